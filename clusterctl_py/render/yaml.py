@@ -1,0 +1,36 @@
+"""Deterministic YAML for rendered objects.
+
+Key order is the order the renderers build (kind and metadata first, the way
+people read manifests); multi-line strings are literal blocks so embedded
+files stay readable in review.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import yaml
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump(obj: object) -> str:
+    return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=4096, allow_unicode=True)
+
+
+def dump_all(objs: Iterable[object], header: str | None = None) -> str:
+    docs = [dump(o) for o in objs]
+    text = "---\n" + "---\n".join(docs)
+    if header:
+        text = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()) + text
+    return text

@@ -1,0 +1,34 @@
+"""Every pinned upstream version, in one place.
+
+Compatibility facts come from the upstream support tables (CAPI v1.13,
+CAPH v1.1.x); a bump here is a deliberate, reviewed change.
+"""
+
+from __future__ import annotations
+
+CAPI = "v1.13.5"
+CAPH = "v1.1.8"
+CAAPH = "v0.6.4"
+CERT_MANAGER = "v1.21.1"
+# First release that understands v1beta2 `apiGroup` references.
+CLUSTER_AUTOSCALER = "v1.34.0"
+HCLOUD_CCM = "v1.35.0"
+HCLOUD_CSI = "v2.22.1"
+CILIUM = "1.18.0"
+K3S = "v1.33.4+k3s1"  # management cluster
+CONTAINERD = "2.3.1"  # as in CAPH v1.1.8 cluster templates
+RUNC = "1.2.5"  # as in CAPH v1.1.8 cluster templates
+
+# Workload clusters: CAPI v1.13 tests v1.30-v1.36, CAPH v1.1.x supports
+# v1.32-v1.36; the intersection is what we allow.
+KUBERNETES_MIN = (1, 32)
+KUBERNETES_MAX = (1, 36)
+
+# Upstream release artefacts, in clusterctl's URL convention.
+GITHUB_RELEASE = "https://github.com/{org}/{repo}/releases/download/{tag}/{asset}"
+
+
+def supported_kubernetes() -> str:
+    """Human-readable supported range, for error messages and --help."""
+    lo, hi = KUBERNETES_MIN, KUBERNETES_MAX
+    return f"v{lo[0]}.{lo[1]} to v{hi[0]}.{hi[1]}"

@@ -1,0 +1,77 @@
+"""The contract between the provider-neutral core and one infrastructure provider.
+
+The core renders everything Cluster API owns (Cluster, control plane,
+MachineDeployments, bootstrap config, health checks); a provider renders
+only the objects of its own API group and answers questions about its
+machines. A docker (CAPD) provider implements the same few methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from clusterctl_py.errors import Problem
+    from clusterctl_py.spec import ClusterSpec, PlatformSpec, PoolSpec
+
+Manifest = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class MachineShape:
+    """What the autoscaler needs to know about a machine it has not started yet."""
+
+    cpu: int
+    memory_gb: float
+    disk_gb: int
+    arch: str  # kubernetes.io/arch value: amd64 or arm64
+    instance_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeGroup:
+    """One MachineDeployment's share of a pool.
+
+    Providers may split a pool (Hetzner: a spread placement group holds at
+    most 10 servers); `suffix` is appended to the pool name, "" for the first.
+    """
+
+    suffix: str
+    min: int
+    max: int
+    placement_group: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MachineRole:
+    """The control plane or one node group, as the provider renders its template."""
+
+    name: str  # "control-plane" or the pool / node-group name
+    machine_type: str
+    placement_group: str | None
+
+
+class InfrastructureProvider(Protocol):
+    name: str
+    api_group: str
+    cluster_kind: str
+    machine_template_kind: str
+
+    def check(self, spec: PlatformSpec) -> list[Problem]:
+        """Problems only this provider can see (catalog, locations, capacity)."""
+
+    def machine_shape(self, machine_type: str) -> MachineShape: ...
+
+    def node_groups(self, cluster: ClusterSpec, pool: PoolSpec) -> list[NodeGroup]: ...
+
+    def control_plane_placement(self, cluster: ClusterSpec) -> str | None: ...
+
+    def infra_cluster(self, spec: PlatformSpec, cluster: ClusterSpec) -> Manifest: ...
+
+    def machine_template_spec(self, spec: PlatformSpec, cluster: ClusterSpec, role: MachineRole) -> dict: ...
+
+    def machine_template(self, cluster: ClusterSpec, name: str, template_spec: dict) -> Manifest: ...
+
+    def remediation_template(self, cluster: ClusterSpec, name: str) -> Manifest | None:
+        """A remediation template for MachineHealthCheck, or None to let CAPI replace machines."""

@@ -1,0 +1,70 @@
+"""Hetzner Cloud through CAPH (cluster-api-provider-hetzner)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from providers.base import MachineRole, MachineShape, Manifest, NodeGroup
+from providers.hetzner import checks, render
+from providers.hetzner.catalog import SERVER_TYPES
+
+if TYPE_CHECKING:
+    from clusterctl_py.errors import Problem
+    from clusterctl_py.spec import ClusterSpec, PlatformSpec, PoolSpec
+
+# Hetzner refuses an 11th server in a spread placement group.
+SPREAD_GROUP_LIMIT = 10
+CONTROL_PLANE_GROUP = "control-plane"
+
+
+def _share(total: int, parts: int, index: int) -> int:
+    """Split `total` into `parts` near-equal whole shares, larger ones first."""
+    return total // parts + (1 if index < total % parts else 0)
+
+
+class HetznerProvider:
+    name = "hetzner"
+    api_group = "infrastructure.cluster.x-k8s.io"
+    cluster_kind = "HetznerCluster"
+    machine_template_kind = "HCloudMachineTemplate"
+
+    def check(self, spec: PlatformSpec) -> list[Problem]:
+        return checks.check(spec)
+
+    def machine_shape(self, machine_type: str) -> MachineShape:
+        st = SERVER_TYPES[machine_type]
+        return MachineShape(st.cores, st.memory_gb, st.disk_gb, st.kubernetes_arch, st.name)
+
+    def node_groups(self, cluster: ClusterSpec, pool: PoolSpec) -> list[NodeGroup]:
+        if pool.placement == "none":
+            return [NodeGroup("", pool.min, pool.max, None)]
+        # A pool that may grow past one spread group becomes several node
+        # groups of at most 10 servers, each in its own group.
+        parts = math.ceil(pool.max / SPREAD_GROUP_LIMIT)
+        groups = []
+        for i in range(parts):
+            suffix = "" if i == 0 else f"-{i + 1}"
+            groups.append(NodeGroup(suffix, _share(pool.min, parts, i), _share(pool.max, parts, i), pool.name + suffix))
+        return groups
+
+    def control_plane_placement(self, cluster: ClusterSpec) -> str | None:
+        return CONTROL_PLANE_GROUP
+
+    def infra_cluster(self, spec: PlatformSpec, cluster: ClusterSpec) -> Manifest:
+        groups = [CONTROL_PLANE_GROUP]
+        for pool in cluster.pools:
+            groups += [g.placement_group for g in self.node_groups(cluster, pool) if g.placement_group]
+        return render.hetzner_cluster(spec, cluster, groups)
+
+    def machine_template_spec(self, spec: PlatformSpec, cluster: ClusterSpec, role: MachineRole) -> dict:
+        return render.machine_template_spec(spec, role)
+
+    def machine_template(self, cluster: ClusterSpec, name: str, template_spec: dict) -> Manifest:
+        return render.machine_template(cluster, name, template_spec)
+
+    def remediation_template(self, cluster: ClusterSpec, name: str) -> Manifest | None:
+        return render.remediation_template(cluster, name)
+
+
+PROVIDER = HetznerProvider()
