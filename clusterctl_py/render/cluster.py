@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from clusterctl_py.render import autoscaler, kubeadm
+from clusterctl_py.render import addons, autoscaler, kubeadm
 from clusterctl_py.render.meta import CLUSTER_NAME_LABEL, labels, metadata
 from clusterctl_py.render.naming import template_name
 from providers.base import MachineRole, Manifest
@@ -44,6 +44,8 @@ def render_cluster(spec: PlatformSpec, cluster: ClusterSpec) -> list[Manifest]:
         for group in provider.node_groups(cluster, pool):
             objs += node_group(spec, cluster, pool, group, provider, bootstrap["metadata"]["name"])
     objs += health_checks(cluster, provider)
+    # CNI, cloud controller and CSI, installed by CAAPH once the cluster answers.
+    objs += addons.render_addons(spec, cluster)
     return objs
 
 
@@ -59,7 +61,8 @@ def capi_cluster(cluster: ClusterSpec, provider: InfrastructureProvider) -> Mani
     return {
         "apiVersion": CAPI,
         "kind": "Cluster",
-        "metadata": metadata(cluster.name, cluster),
+        # The add-on HelmChartProxies select the Cluster by these labels.
+        "metadata": metadata(cluster.name, cluster, labels={**labels(cluster), **addons.cluster_labels(cluster)}),
         "spec": {
             "clusterNetwork": {
                 "pods": {"cidrBlocks": [cluster.pod_cidr]},

@@ -1,0 +1,201 @@
+"""cluster-autoscaler for one workload cluster, running in the management cluster.
+
+It reads the Cluster API objects through its own service account (in-cluster
+config, namespace-scoped Role) and the workload cluster's nodes and pods
+through the kubeconfig secret CAPI writes (`<cluster>-kubeconfig`, key
+`value`). `--clusterapi-cloud-config-authoritative` stops it from using
+that workload kubeconfig for the management side too.
+
+Pure: spec in, plain dicts out.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from clusterctl_py import versions
+from clusterctl_py.render.meta import labels, metadata
+
+if TYPE_CHECKING:
+    from clusterctl_py.spec import ClusterSpec
+    from providers.base import Manifest
+
+IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"
+KUBECONFIG_MOUNT = "/mnt/kubeconfig"
+KUBECONFIG_KEY = "value"  # CAPI's key in <cluster>-kubeconfig
+METRICS_PORT = 8085  # the autoscaler's default --address
+NOBODY = 65534
+
+CAPI_GROUP = "cluster.x-k8s.io"
+INFRA_GROUP = "infrastructure.cluster.x-k8s.io"
+
+
+def name(cluster: ClusterSpec) -> str:
+    return f"{cluster.name}-cluster-autoscaler"
+
+
+def kubeconfig_secret(cluster: ClusterSpec) -> str:
+    return f"{cluster.name}-kubeconfig"
+
+
+def discovery(cluster: ClusterSpec) -> str:
+    return f"clusterapi:namespace={cluster.ns},clusterName={cluster.name}"
+
+
+def args(cluster: ClusterSpec) -> list[str]:
+    return [
+        "--cloud-provider=clusterapi",
+        f"--node-group-auto-discovery={discovery(cluster)}",
+        f"--kubeconfig={KUBECONFIG_MOUNT}/{KUBECONFIG_KEY}",
+        "--clusterapi-cloud-config-authoritative",
+        # A pool split over several placement groups is several MachineDeployments
+        # with identical nodes; balancing spreads new nodes over them.
+        "--balance-similar-node-groups",
+        "--expander=least-waste",
+        # Raising a pool's min in the spec takes effect without waiting for load.
+        "--enforce-node-group-min-size",
+        "--scale-down-enabled=true",
+        "--scale-down-delay-after-add=10m",
+        "--scale-down-unneeded-time=10m",
+        "--scale-down-utilization-threshold=0.5",
+        # emptyDir (caches, scratch) should not pin a node forever.
+        "--skip-nodes-with-local-storage=false",
+        # A new Hetzner server installs containerd and kubeadm before it joins.
+        "--max-node-provision-time=20m",
+        "--v=2",
+    ]
+
+
+def _component_labels(cluster: ClusterSpec) -> dict[str, str]:
+    return {"app.kubernetes.io/name": "cluster-autoscaler", "app.kubernetes.io/instance": cluster.name}
+
+
+def service_account(cluster: ClusterSpec) -> Manifest:
+    meta = metadata(name(cluster), cluster)
+    meta["labels"] = {**meta["labels"], **_component_labels(cluster)}
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}
+
+
+def role(cluster: ClusterSpec) -> Manifest:
+    """Only what the clusterapi provider touches, only in this cluster's namespace.
+
+    The provider's informers watch just the namespace named in the discovery
+    spec, so a Role is enough (no ClusterRole).
+    """
+    meta = metadata(name(cluster), cluster)
+    meta["labels"] = {**meta["labels"], **_component_labels(cluster)}
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": meta,
+        "rules": [
+            {
+                # Node groups and their scale subresource; update to resize.
+                "apiGroups": [CAPI_GROUP],
+                "resources": [
+                    "machinedeployments",
+                    "machinedeployments/scale",
+                    "machinepools",
+                    "machinepools/scale",
+                ],
+                "verbs": ["get", "list", "watch", "update"],
+            },
+            {
+                # Update marks the machine chosen for removal before scaling down.
+                "apiGroups": [CAPI_GROUP],
+                "resources": ["machines"],
+                "verbs": ["get", "list", "watch", "update"],
+            },
+            {
+                "apiGroups": [CAPI_GROUP],
+                "resources": ["machinesets"],
+                "verbs": ["get", "list", "watch"],
+            },
+            {
+                # Scale from zero reads capacity from the infrastructure templates.
+                "apiGroups": [INFRA_GROUP],
+                "resources": ["hcloudmachinetemplates"],
+                "verbs": ["get", "list", "watch"],
+            },
+        ],
+    }
+
+
+def role_binding(cluster: ClusterSpec) -> Manifest:
+    meta = metadata(name(cluster), cluster)
+    meta["labels"] = {**meta["labels"], **_component_labels(cluster)}
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": meta,
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name(cluster)},
+        "subjects": [{"kind": "ServiceAccount", "name": name(cluster), "namespace": cluster.ns}],
+    }
+
+
+def deployment(cluster: ClusterSpec) -> Manifest:
+    selector = _component_labels(cluster)
+    meta = metadata(name(cluster), cluster)
+    meta["labels"] = {**meta["labels"], **selector}
+    container = {
+        "name": "cluster-autoscaler",
+        "image": f"{IMAGE}:{versions.CLUSTER_AUTOSCALER}",
+        "command": ["/cluster-autoscaler"],
+        "args": args(cluster),
+        "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
+        "livenessProbe": {
+            "httpGet": {"path": "/health-check", "port": "metrics"},
+            "initialDelaySeconds": 30,
+            "periodSeconds": 30,
+        },
+        "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "600Mi"}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [{"name": "kubeconfig", "mountPath": KUBECONFIG_MOUNT, "readOnly": True}],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": meta,
+        "spec": {
+            # One instance per cluster; it elects a leader in the workload cluster anyway.
+            "replicas": 1,
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": {**labels(cluster), **selector}},
+                "spec": {
+                    "serviceAccountName": name(cluster),
+                    "automountServiceAccountToken": True,
+                    "enableServiceLinks": False,
+                    "terminationGracePeriodSeconds": 10,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": NOBODY,
+                        "runAsGroup": NOBODY,
+                        # Group ownership lets the non-root user read the 0440 kubeconfig.
+                        "fsGroup": NOBODY,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [container],
+                    "volumes": [
+                        {
+                            "name": "kubeconfig",
+                            "secret": {
+                                "secretName": kubeconfig_secret(cluster),
+                                "items": [{"key": KUBECONFIG_KEY, "path": KUBECONFIG_KEY}],
+                                "defaultMode": 0o440,
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+def render_cluster_autoscaler(cluster: ClusterSpec) -> list[Manifest]:
+    """ServiceAccount, Role, RoleBinding, Deployment, in that order."""
+    return [service_account(cluster), role(cluster), role_binding(cluster), deployment(cluster)]
