@@ -75,3 +75,9 @@ class InfrastructureProvider(Protocol):
 
     def remediation_template(self, cluster: ClusterSpec, name: str) -> Manifest | None:
         """A remediation template for MachineHealthCheck, or None to let CAPI replace machines."""
+
+    def addon_charts(self, spec: PlatformSpec, cluster: ClusterSpec) -> list[tuple]:
+        """Helm charts the provider needs in every workload cluster (cloud controller, CSI).
+
+        Each is (release, selector label, repo URL, chart, version, values).
+        """

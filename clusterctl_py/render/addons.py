@@ -1,4 +1,4 @@
-"""Cluster add-ons as CAAPH HelmChartProxies: Cilium, Hetzner CCM, Hetzner CSI.
+"""Cluster add-ons as CAAPH HelmChartProxies: Cilium here, the rest from the provider.
 
 The add-on provider for Helm (CAAPH) installs each chart into every Cluster
 whose labels match the proxy's selector, once the Cluster's API server is
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from clusterctl_py import versions
 from clusterctl_py.render.meta import CLUSTER_NAME_LABEL, metadata
 from clusterctl_py.render.yaml import dump
-from providers.hetzner.render import TOKEN_KEY, TOKEN_SECRET
 
 if TYPE_CHECKING:
     from clusterctl_py.spec import ClusterSpec, PlatformSpec
@@ -31,12 +30,11 @@ CCM_LABEL = "clusterctl-py.dev/ccm"
 CSI_LABEL = "clusterctl-py.dev/csi"
 
 CILIUM_REPO = "https://helm.cilium.io/"
-HETZNER_REPO = "https://charts.hetzner.cloud"
 RELEASE_NAMESPACE = "kube-system"
 
-# Hetzner Cloud private networks carry 1450-byte frames; Cilium subtracts its
-# VXLAN overhead from this, so pod traffic between nodes is never fragmented.
-HETZNER_NETWORK_MTU = 1450
+# Private networks of the clouds we run on carry 1450-byte frames (Hetzner);
+# Cilium subtracts its VXLAN overhead from this, so pod traffic is never fragmented.
+NETWORK_MTU = 1450
 
 
 def cluster_labels(cluster: ClusterSpec) -> dict[str, str]:
@@ -45,12 +43,11 @@ def cluster_labels(cluster: ClusterSpec) -> dict[str, str]:
     return {CNI_LABEL: "cilium", CCM_LABEL: "hcloud", CSI_LABEL: "hcloud"}
 
 
-def _chart_version(tag: str) -> str:
-    # Hetzner's charts are versioned like their releases, without the "v".
-    return tag.removeprefix("v")
+def addon_label(selector_label: str, cluster: ClusterSpec) -> str:
+    return cluster_labels(cluster)[selector_label]
 
 
-def _proxy(
+def proxy(
     cluster: ClusterSpec,
     name: str,
     selector_label: str,
@@ -67,7 +64,7 @@ def _proxy(
             "clusterSelector": {
                 "matchLabels": {
                     CLUSTER_NAME_LABEL: cluster.name,
-                    selector_label: cluster_labels(cluster)[selector_label],
+                    selector_label: addon_label(selector_label, cluster),
                 }
             },
             "repoURL": repo,
@@ -93,7 +90,7 @@ def cilium_values(cluster: ClusterSpec) -> dict:
         # destinations would have to lie inside the private network's range.
         "routingMode": "tunnel",
         "tunnelProtocol": "vxlan",
-        "MTU": HETZNER_NETWORK_MTU,
+        "MTU": NETWORK_MTU,
         # kubeadm installs kube-proxy; replacing it would need k8sServiceHost.
         "kubeProxyReplacement": False,
         # Two operator replicas with anti-affinity leave one Pending forever
@@ -102,57 +99,7 @@ def cilium_values(cluster: ClusterSpec) -> dict:
     }
 
 
-def ccm_values(spec: PlatformSpec, cluster: ClusterSpec) -> dict:
-    # CAPH copies the management cluster's token secret into the workload
-    # cluster's kube-system under the same name and key, adding `network`
-    # (the private network's id) unless skipCreatingHetznerSecretInWorkloadCluster.
-    token = {"valueFrom": {"secretKeyRef": {"name": TOKEN_SECRET, "key": TOKEN_KEY}}}
-    return {
-        "networking": {
-            "enabled": True,
-            "clusterCIDR": cluster.pod_cidr,
-            "network": {"valueFrom": {"secretKeyRef": {"name": TOKEN_SECRET, "key": "network"}}},
-        },
-        "env": {
-            "HCLOUD_TOKEN": token,
-            # Cilium tunnels pod traffic, so no routes in the private network.
-            "HCLOUD_NETWORK_ROUTES_ENABLED": {"value": "false"},
-            # Without a location (or an annotation per Service) no load balancer is created.
-            "HCLOUD_LOAD_BALANCERS_LOCATION": {"value": spec.location_of(cluster)},
-            "HCLOUD_LOAD_BALANCERS_USE_PRIVATE_IP": {"value": "true"},
-        },
-    }
-
-
-def csi_values(spec: PlatformSpec, cluster: ClusterSpec) -> dict:
-    return {
-        "controller": {
-            "hcloudToken": {"existingSecret": {"name": TOKEN_SECRET, "key": TOKEN_KEY}},
-            "hcloudVolumeDefaultLocation": spec.location_of(cluster),
-        }
-    }
-
-
 def render_addons(spec: PlatformSpec, cluster: ClusterSpec) -> list[Manifest]:
-    """The cluster's HelmChartProxies, CNI first."""
-    return [
-        _proxy(cluster, "cilium", CNI_LABEL, CILIUM_REPO, "cilium", versions.CILIUM, cilium_values(cluster)),
-        _proxy(
-            cluster,
-            "hcloud-ccm",
-            CCM_LABEL,
-            HETZNER_REPO,
-            "hcloud-cloud-controller-manager",
-            _chart_version(versions.HCLOUD_CCM),
-            ccm_values(spec, cluster),
-        ),
-        _proxy(
-            cluster,
-            "hcloud-csi",
-            CSI_LABEL,
-            HETZNER_REPO,
-            "hcloud-csi",
-            _chart_version(versions.HCLOUD_CSI),
-            csi_values(spec, cluster),
-        ),
-    ]
+    """The cluster's HelmChartProxies: the CNI first, then the provider's (cloud controller, CSI)."""
+    cni = proxy(cluster, "cilium", CNI_LABEL, CILIUM_REPO, "cilium", versions.CILIUM, cilium_values(cluster))
+    return [cni, *(proxy(cluster, *chart) for chart in spec.provider.addon_charts(spec, cluster))]

@@ -66,5 +66,10 @@ class HetznerProvider:
     def remediation_template(self, cluster: ClusterSpec, name: str) -> Manifest | None:
         return render.remediation_template(cluster, name)
 
+    def addon_charts(self, spec: PlatformSpec, cluster: ClusterSpec) -> list[tuple]:
+        from providers.hetzner import addons
+
+        return addons.addon_charts(spec, cluster)
+
 
 PROVIDER = HetznerProvider()

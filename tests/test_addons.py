@@ -1,0 +1,218 @@
+"""Add-on HelmChartProxies and the cluster-autoscaler, rendered purely."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+import yaml
+
+from clusterctl_py import spec as spec_mod
+from clusterctl_py import versions
+from clusterctl_py.render import addons
+from clusterctl_py.render import cluster_autoscaler as ca
+from clusterctl_py.render.cluster import render_cluster
+
+
+def crd_catalog(releases: list[str]):
+    try:
+        from tests.support import crds as crds_support
+    except ModuleNotFoundError:  # tests/ on sys.path instead of the repo root
+        from support import crds as crds_support
+    root = crds_support.require_reference()
+    return crds_support.CrdCatalog.load(root / "crds" if (root / "crds").is_dir() else root, releases)
+
+
+PLATFORM = {
+    "hetzner": {"location": "nbg1", "sshKeys": ["ops"]},
+    "clusters": [
+        {
+            "name": "shop",
+            "namespace": "team-shop",
+            "kubernetesVersion": "v1.34.2",
+            "controlPlane": {"replicas": 1, "serverType": "cpx22"},
+            "pools": [{"name": "web", "serverType": "cpx32", "min": 0, "max": 14}],
+            "podCidr": "10.200.0.0/16",
+        },
+        {
+            "name": "ops",
+            "kubernetesVersion": "v1.34.2",
+            "pools": [{"name": "w", "serverType": "cpx22", "min": 1, "max": 2}],
+        },
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def platform() -> spec_mod.PlatformSpec:
+    return spec_mod.parse(PLATFORM)
+
+
+@pytest.fixture(scope="module")
+def shop(platform):
+    return platform.cluster("shop")
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return crd_catalog(["caaph/v0.6.4"])
+
+
+def _proxies(platform, cluster) -> dict[str, dict]:
+    return {p["spec"]["chartName"]: p for p in addons.render_addons(platform, cluster)}
+
+
+def _values(proxy: dict) -> dict:
+    return yaml.safe_load(proxy["spec"]["valuesTemplate"])
+
+
+def _matches(selector: dict, labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector["matchLabels"].items()) and not selector.get("matchExpressions")
+
+
+def test_proxies_validate_against_caaph_crd(platform, shop, catalog):
+    catalog.assert_valid(addons.render_addons(platform, shop))
+
+
+def test_proxies_select_their_own_cluster_and_no_other(platform, shop):
+    rendered = render_cluster(platform, shop)
+    cluster = next(o for o in rendered if o["kind"] == "Cluster")
+    other = next(o for o in render_cluster(platform, platform.cluster("ops")) if o["kind"] == "Cluster")
+    proxies = [o for o in rendered if o["kind"] == "HelmChartProxy"]
+    assert {p["spec"]["chartName"] for p in proxies} == {"cilium", "hcloud-cloud-controller-manager", "hcloud-csi"}
+    for proxy in proxies:
+        # CAAPH selects Clusters in the proxy's own namespace only.
+        assert proxy["metadata"]["namespace"] == cluster["metadata"]["namespace"] == "team-shop"
+        assert _matches(proxy["spec"]["clusterSelector"], cluster["metadata"]["labels"])
+        assert not _matches(proxy["spec"]["clusterSelector"], other["metadata"]["labels"])
+        # Without the add-on labels on the Cluster nothing would be installed.
+        labels_without = {k: v for k, v in cluster["metadata"]["labels"].items() if k not in addons.cluster_labels(shop)}
+        assert not _matches(proxy["spec"]["clusterSelector"], labels_without)
+
+
+def test_charts_are_pinned(platform, shop):
+    proxies = _proxies(platform, shop)
+    assert proxies["cilium"]["spec"]["version"] == versions.CILIUM
+    assert proxies["cilium"]["spec"]["repoURL"] == "https://helm.cilium.io/"
+    ccm = proxies["hcloud-cloud-controller-manager"]["spec"]
+    csi = proxies["hcloud-csi"]["spec"]
+    assert ccm["repoURL"] == csi["repoURL"] == "https://charts.hetzner.cloud"
+    assert ccm["version"] == versions.HCLOUD_CCM.removeprefix("v")
+    assert csi["version"] == versions.HCLOUD_CSI.removeprefix("v")
+    assert all(p["spec"]["namespace"] == "kube-system" for p in proxies.values())
+    # No Go template actions: the values rendered here are the values installed.
+    assert all("{{" not in p["spec"]["valuesTemplate"] for p in proxies.values())
+
+
+def test_network_ranges_agree_with_the_cluster(platform, shop):
+    proxies = _proxies(platform, shop)
+    cilium = _values(proxies["cilium"])
+    ccm = _values(proxies["hcloud-cloud-controller-manager"])
+    # Cilium takes per-node ranges carved from podCidr; the CCM must know the same range.
+    assert cilium["ipam"]["mode"] == "kubernetes"
+    assert ccm["networking"] == {
+        "enabled": True,
+        "clusterCIDR": "10.200.0.0/16",
+        "network": {"valueFrom": {"secretKeyRef": {"name": "hcloud", "key": "network"}}},
+    }
+    cluster = next(o for o in render_cluster(platform, shop) if o["kind"] == "Cluster")
+    assert cluster["spec"]["clusterNetwork"]["pods"]["cidrBlocks"] == [ccm["networking"]["clusterCIDR"]]
+    # Pods must never overlap the Hetzner private network the nodes sit on.
+    assert not ipaddress.ip_network(shop.pod_cidr).overlaps(ipaddress.ip_network(platform.hetzner.network_cidr))
+    assert cilium["kubeProxyReplacement"] is False
+    assert cilium["operator"]["replicas"] == 1  # single control-plane node
+
+
+def test_ccm_and_csi_read_the_token_caph_copies(platform, shop):
+    proxies = _proxies(platform, shop)
+    ccm = _values(proxies["hcloud-cloud-controller-manager"])
+    csi = _values(proxies["hcloud-csi"])
+    ref = {"name": "hcloud", "key": "hcloud"}
+    assert ccm["env"]["HCLOUD_TOKEN"] == {"valueFrom": {"secretKeyRef": ref}}
+    assert csi["controller"]["hcloudToken"] == {"existingSecret": ref}
+    # Load balancers are only created with a location; it follows the cluster's.
+    assert ccm["env"]["HCLOUD_LOAD_BALANCERS_LOCATION"] == {"value": "nbg1"}
+    assert csi["controller"]["hcloudVolumeDefaultLocation"] == "nbg1"
+
+
+# --- cluster-autoscaler ------------------------------------------------------
+
+
+def _autoscaler(cluster) -> dict[str, dict]:
+    return {o["kind"]: o for o in ca.render_cluster_autoscaler(cluster)}
+
+
+def test_autoscaler_discovers_only_its_cluster(shop):
+    container = _autoscaler(shop)["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert "--node-group-auto-discovery=clusterapi:namespace=team-shop,clusterName=shop" in container["args"]
+    assert "--cloud-provider=clusterapi" in container["args"]
+    assert "--clusterapi-cloud-config-authoritative" in container["args"]
+    assert "--balance-similar-node-groups" in container["args"]
+    assert container["image"] == f"registry.k8s.io/autoscaling/cluster-autoscaler:{versions.CLUSTER_AUTOSCALER}"
+    minor = tuple(int(x) for x in versions.CLUSTER_AUTOSCALER.lstrip("v").split(".")[:2])
+    assert minor >= (1, 34)  # first release that reads v1beta2 apiGroup references
+
+
+def test_autoscaler_reads_the_workload_kubeconfig_secret(shop):
+    objs = _autoscaler(shop)
+    pod = objs["Deployment"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    kubeconfig_arg = next(a for a in container["args"] if a.startswith("--kubeconfig="))
+    path = kubeconfig_arg.split("=", 1)[1]
+    mount = next(m for m in container["volumeMounts"] if path.startswith(m["mountPath"] + "/"))
+    volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
+    assert volume["secret"]["secretName"] == "shop-kubeconfig"
+    item = volume["secret"]["items"][0]
+    assert item["key"] == "value" and path == f"{mount['mountPath']}/{item['path']}"
+    assert mount["readOnly"] is True
+    assert objs["Deployment"]["metadata"]["namespace"] == "team-shop"
+
+
+def test_autoscaler_runs_unprivileged(shop):
+    pod = _autoscaler(shop)["Deployment"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] != 0
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert "memory" in container["resources"]["limits"]
+    # Non-root must still be able to read its kubeconfig.
+    volume = pod["volumes"][0]["secret"]
+    assert volume["defaultMode"] & 0o040 and pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"]
+
+
+def _allows(rules: list[dict], group: str, resource: str, verb: str) -> bool:
+    return any(group in r["apiGroups"] and resource in r["resources"] and verb in r["verbs"] for r in rules)
+
+
+def test_autoscaler_rbac_covers_scaling_and_nothing_cluster_wide(shop):
+    objs = _autoscaler(shop)
+    rules = objs["Role"]["rules"]
+    capi = "cluster.x-k8s.io"
+    for resource in ("machinedeployments", "machinesets", "machines", "machinepools", "machinedeployments/scale"):
+        for verb in ("get", "list", "watch"):
+            assert _allows(rules, capi, resource, verb), (resource, verb)
+    assert _allows(rules, capi, "machinedeployments/scale", "update")
+    assert _allows(rules, capi, "machines", "update")  # marks the machine to remove
+    for verb in ("get", "list", "watch"):
+        assert _allows(rules, "infrastructure.cluster.x-k8s.io", "hcloudmachinetemplates", verb)
+    assert not _allows(rules, "infrastructure.cluster.x-k8s.io", "hcloudmachinetemplates", "update")
+    assert all("*" not in r["verbs"] and "*" not in r["resources"] and "delete" not in r["verbs"] for r in rules)
+    # Namespaced only: its informers watch just the discovery namespace.
+    assert set(objs) == {"ServiceAccount", "Role", "RoleBinding", "Deployment"}
+    binding = objs["RoleBinding"]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": objs["Role"]["metadata"]["name"]}
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": objs["ServiceAccount"]["metadata"]["name"], "namespace": "team-shop"}
+    ]
+    pod = objs["Deployment"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == objs["ServiceAccount"]["metadata"]["name"]
+
+
+def test_autoscaler_objects_are_valid_kubernetes(shop):
+    kv = pytest.importorskip("kubernetes_validate", reason="kubernetes-validate checks built-in kinds offline")
+    # The management cluster runs k3s at versions.K3S.
+    k8s_minor = ".".join(versions.K3S.lstrip("v").split(".")[:2])
+    for obj in ca.render_cluster_autoscaler(shop):
+        kv.validate(obj, k8s_minor, strict=True)
