@@ -12,7 +12,11 @@ from typing import Iterable
 import yaml
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter is ~10x faster; the pure-Python one gives the same bytes.
+_Base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_Base):  # type: ignore[misc, valid-type]
     pass
 
 

@@ -1,0 +1,116 @@
+"""The command line as a user meets it: exit codes, one line per problem, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from clusterctl_py.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = str(REPO / "examples" / "platform.yaml")
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_generate_prints_multi_document_yaml(run):
+    result = run("generate", "cluster", "prod", "-f", EXAMPLE)
+    assert result.exit_code == 0
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d]
+    kinds = {d["kind"] for d in docs}
+    assert {"Namespace", "Cluster", "HetznerCluster", "KubeadmControlPlane", "MachineDeployment", "MachineHealthCheck"} <= kinds
+    assert "needs the secret 'hcloud'" in result.stdout.lower()
+
+
+def test_generate_to_a_directory(run, tmp_path):
+    result = run("generate", "cluster", "prod", "-f", EXAMPLE, "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0 and result.stdout == ""
+    written = (tmp_path / "out" / "prod.yaml").read_text()
+    assert written == run("generate", "cluster", "prod", "-f", EXAMPLE).stdout
+
+
+def test_validate_summarises(run):
+    result = run("validate", "-f", EXAMPLE)
+    assert result.exit_code == 0
+    assert "valid (1 cluster(s))" in result.stdout and "arm cax21 0-20" in result.stdout
+
+
+def test_version(run):
+    result = run("--version")
+    assert result.exit_code == 0 and "Cluster API v1.13.5" in result.stdout
+
+
+@pytest.mark.parametrize("args", [[], ["validate"], ["generate"], ["generate", "cluster"]])
+def test_help_everywhere(run, args):
+    result = run(*args, "--help")
+    assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+BAD = {
+    "deprecated server type": ("clusters[0].pools[0].serverType", "{name: general, serverType: cpx32", "{name: general, serverType: cpx31"),
+    "typo in a key": ("clusters[0].controlPlane.serverTyp", "{replicas: 3, serverType: cpx22}", "{replicas: 3, serverTyp: cpx22}"),
+    "even control plane": ("clusters[0].controlPlane.replicas", "{replicas: 3,", "{replicas: 4,"),
+    "old kubernetes": ("clusters[0].kubernetesVersion", "v1.33.4", "v1.29.0"),
+    "bad location": ("clusters[0].location", "location: nbg1", "location: nowhere"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_exits_2_with_one_line_naming_the_field(run, tmp_path, case):
+    path, old, new = BAD[case]
+    text = Path(EXAMPLE).read_text()
+    assert old in text
+    bad = tmp_path / "platform.yaml"
+    bad.write_text(text.replace(old, new, 1))
+    for command in (["validate", "-f", str(bad)], ["generate", "cluster", "prod", "-f", str(bad)]):
+        result = run(*command)
+        assert result.exit_code == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, lines
+        assert lines[0].startswith("error: ") and path in lines[0]
+        assert "Traceback" not in result.output and result.stdout == ""
+
+
+def test_unknown_cluster_names_the_defined_ones(run):
+    result = run("generate", "cluster", "staging", "-f", EXAMPLE)
+    assert result.exit_code == 2 and "defined: prod" in result.stderr
+
+
+def test_missing_file(run, tmp_path):
+    result = run("validate", "-f", str(tmp_path / "nope.yaml"))
+    assert result.exit_code == 2 and "file not found" in result.stderr
+
+
+def test_help_does_not_import_heavy_modules():
+    code = (
+        "import sys\n"
+        "from clusterctl_py.cli import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'kubernetes', 'hcloud', 'pulumi_kubernetes', 'pulumi_hcloud'))\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out
+
+
+def test_console_script_runs_without_traceback(tmp_path):
+    bad = tmp_path / "p.yaml"
+    bad.write_text("hetzner: {sshKeys: [ops]\n")
+    exe = Path(sys.executable).with_name("clusterctl-py")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "clusterctl_py.cli"]
+    proc = subprocess.run([*cmd, "validate", "-f", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and "malformed YAML" in proc.stderr and "Traceback" not in proc.stderr
