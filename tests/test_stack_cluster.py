@@ -17,15 +17,10 @@ from dataclasses import dataclass
 import pulumi
 import pytest
 import yaml
-from google.protobuf import json_format
-from pulumi.runtime.mocks import MockMonitor
 
 from clusterctl_py.errors import SpecError
 
-try:
-    from tests.support import pulumi_mocks as pm
-except ModuleNotFoundError:  # tests/ on sys.path instead of the repo root
-    from support import pulumi_mocks as pm
+from tests.support import pulumi_mocks as pm
 
 MGMT_STACK = "acme/clusterctl-management/prod"
 CAPI_STACK = "acme/clusterctl-capi/prod"
@@ -59,84 +54,6 @@ def config(clusters=CLUSTERS, cluster: str = "shop") -> dict:
     }
 
 
-@dataclass
-class Request:
-    type: str
-    name: str
-    urn: str
-    dependencies: list[str]
-    custom_timeouts: dict[str, str]
-    ignore_changes: list[str]
-    additional_secret_outputs: list[str]
-    secret_inputs: set[str]
-    read_id: str | None = None
-
-
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # Pulumi's wire marker for a secret value
-
-
-def _plain(value):
-    """Inputs with Pulumi's secret wrappers removed."""
-    if isinstance(value, dict):
-        if value.get(pm_secret_key()) == SECRET_SIG:
-            return _plain(value["value"])
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def pm_secret_key() -> str:
-    return "4dabf18193072939515e22adb298388d"  # Pulumi's special-signature key
-
-
-def _holds_secret(value) -> bool:
-    if isinstance(value, dict):
-        return SECRET_SIG in value.values() or any(_holds_secret(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_holds_secret(v) for v in value)
-    return False
-
-
-class RecordingMonitor(MockMonitor):
-    """Keeps what the SDK asked for besides inputs; answers exactly like MockMonitor."""
-
-    def __init__(self, mocks):
-        super().__init__(mocks)
-        self.requests: list[Request] = []
-
-    def _record(self, request, deps, props_struct) -> None:
-        props = json_format.MessageToDict(props_struct) if props_struct is not None else {}
-        timeouts = getattr(request, "customTimeouts", None)
-        self.requests.append(
-            Request(
-                type=request.type,
-                name=request.name,
-                urn=self.make_urn(request.parent, request.type, request.name),
-                dependencies=list(deps),
-                custom_timeouts={
-                    k: getattr(timeouts, k) for k in ("create", "update", "delete") if timeouts and getattr(timeouts, k)
-                },
-                ignore_changes=list(getattr(request, "ignoreChanges", [])),
-                additional_secret_outputs=list(getattr(request, "additionalSecretOutputs", [])),
-                secret_inputs={k for k, v in props.items() if _holds_secret(v)},
-            )
-        )
-
-    def RegisterResource(self, request):
-        self._record(request, request.dependencies, request.object)
-        return super().RegisterResource(request)
-
-    def ReadResource(self, request):
-        self._record(request, request.dependencies, request.properties)
-        self.requests[-1].read_id = request.id
-        return super().ReadResource(request)
-
-    def named(self, name: str) -> Request:
-        (match,) = [r for r in self.requests if r.name == name]
-        return match
-
-
 def outputs_for(args: pulumi.runtime.MockResourceArgs) -> dict:
     # Reading <cluster>-kubeconfig returns what CAPI stores there.
     if args.typ == "kubernetes:core/v1:Secret" and args.resource_id:
@@ -147,7 +64,7 @@ def outputs_for(args: pulumi.runtime.MockResourceArgs) -> dict:
 @dataclass
 class Run:
     mocks: pm.RecordingMocks
-    monitor: RecordingMonitor
+    monitor: pm.RecordingMonitor
     outputs: dict  # name -> (value, is_secret), resolved before the next run resets the mocks
 
 
@@ -160,7 +77,7 @@ def run(cfg: dict) -> Run:
         },
         outputs_for=outputs_for,
     )
-    monitor = RecordingMonitor(mocks)
+    monitor = pm.RecordingMonitor(mocks)
     # Like pm.run_stack, with a monitor that records request options too.
     pulumi.runtime.set_mocks(mocks, project="clusterctl-cluster", stack="test", preview=False, monitor=monitor)
     exported: dict = {}
@@ -195,7 +112,7 @@ def capi_objects(r: Run) -> list[dict]:
         group = res.type.split(":")[1]
         if ".x-k8s.io/" in group:
             fields = {k: v for k, v in res.inputs.items() if k in ("apiVersion", "kind", "metadata", "spec")}
-            objs.append(_as_sent(_plain(fields)))
+            objs.append(_as_sent(pm.plain(fields)))
     return objs
 
 
@@ -257,7 +174,7 @@ def test_token_secret_and_kubeconfig_stay_secret(shop):
     token = shop.mocks.named("shop-hcloud-token")
     assert token.inputs["metadata"]["name"] == "hcloud"
     assert token.inputs["metadata"]["labels"]["clusterctl.cluster.x-k8s.io/move"] == ""
-    assert _plain(token.inputs["stringData"]) == {"hcloud": TOKEN}
+    assert pm.plain(token.inputs["stringData"]) == {"hcloud": TOKEN}
     assert {"data", "stringData"} <= set(shop.monitor.named("shop-hcloud-token").additional_secret_outputs)
     # The token goes to the engine marked secret, so state holds it encrypted.
     assert "stringData" in shop.monitor.named("shop-hcloud-token").secret_inputs
@@ -308,7 +225,7 @@ def test_autoscaler_targets_this_cluster(shop):
 def test_management_provider_uses_a_stable_identity(shop):
     (provider,) = [r for r in shop.mocks.resources if r.type == "pulumi:providers:kubernetes"]
     assert provider.inputs["clusterIdentifier"] == "mgmt"
-    assert _plain(provider.inputs["kubeconfig"]) == KUBECONFIG
+    assert pm.plain(provider.inputs["kubeconfig"]) == KUBECONFIG
 
 
 def _names(r: Run, kind: str) -> set[str]:
