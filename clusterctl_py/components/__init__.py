@@ -10,6 +10,8 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
+    "ManagementCluster": ".management",
+    "ManagementClusterArgs": ".management",
     "ClusterApi": ".capi",
     "ClusterApiArgs": ".capi",
     "WorkloadCluster": ".workload",

@@ -1,0 +1,108 @@
+"""stacks/management run whole under Pulumi's mocks."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from clusterctl_py.errors import SpecError
+from clusterctl_py.render.cloudinit import USER_DATA_LIMIT
+from tests.support import pulumi_mocks as pm
+
+CA = "-----BEGIN CERTIFICATE-----\nMIIBmock{name}\n-----END CERTIFICATE-----\n"
+KEY = "-----BEGIN PRIVATE KEY-----\nMIGHmock{name}\n-----END PRIVATE KEY-----\n"
+
+
+def outputs_for(args):
+    if args.typ == "tls:index/privateKey:PrivateKey":
+        return {"privateKeyPem": KEY.format(name=args.name)}
+    if args.typ in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
+        return {"certPem": CA.format(name=args.name)}
+    if args.typ == "tls:index/certRequest:CertRequest":
+        return {"certRequestPem": "CSR"}
+    if args.typ == "random:index/randomPassword:RandomPassword":
+        return {"result": "jointoken" + args.name}
+    if args.typ == "hcloud:index/primaryIp:PrimaryIp":
+        return {"ipAddress": f"198.51.100.{10 + int(args.name.rsplit('-', 1)[1])}"}
+    return {}
+
+
+def run(management: dict | None = None):
+    pm.set_config(
+        {
+            "clusterctl:hetzner": {"location": "fsn1", "sshKeys": ["ops"]},
+            "clusterctl:management": {"name": "mgmt", **(management or {})},
+            "hcloud:token": "h" * 64,
+        },
+        secret_keys=["hcloud:token"],
+    )
+    mocks = pm.RecordingMocks(outputs_for=outputs_for)
+    # Preview: the API wait only runs during a real update.
+    monitor, outputs = pm.run_recorded("management", mocks, preview=True)
+    return mocks, monitor, outputs
+
+
+def user_data(mocks, index):
+    return pm.plain(mocks.named(f"mgmt-server-{index}").inputs["userData"])
+
+
+def test_firewall_is_closed_by_default():
+    mocks, _, _ = run()
+    (fw,) = mocks.of_type("hcloud:index/firewall:Firewall")
+    assert not fw.inputs.get("rules")
+
+
+def test_firewall_opens_only_what_is_configured():
+    mocks, _, _ = run({"apiAllowedCidrs": ["203.0.113.7/32"], "sshAllowedCidrs": ["192.0.2.0/24"]})
+    (fw,) = mocks.of_type("hcloud:index/firewall:Firewall")
+    rules = sorted((r["port"], tuple(r["sourceIps"]), r["direction"], r["protocol"]) for r in fw.inputs["rules"])
+    assert rules == [("22", ("192.0.2.0/24",), "in", "tcp"), ("6443", ("203.0.113.7/32",), "in", "tcp")]
+
+
+def test_single_server_kubeconfig_is_secret_and_trusts_the_cluster_ca():
+    mocks, monitor, outputs = run({"apiAllowedCidrs": ["203.0.113.7/32"]})
+    value, secret = outputs["kubeconfig"]
+    assert secret
+    doc = yaml.safe_load(value)
+    cluster = doc["clusters"][0]["cluster"]
+    assert cluster["server"] == "https://198.51.100.10:6443"
+    assert "insecure-skip-tls-verify" not in cluster
+    import base64
+
+    assert base64.b64decode(cluster["certificate-authority-data"]).decode() == CA.format(name="mgmt-server-ca-cert")
+    servers = mocks.of_type("hcloud:index/server:Server")
+    assert len(servers) == 1
+    assert monitor.named("mgmt-server-0").urn.startswith("urn:pulumi:test::clusterctl-management::clusterctl-py:index:ManagementCluster$")
+
+
+def test_user_data_is_secret_valid_and_small():
+    mocks, monitor, _ = run({"servers": 3})
+    for i in range(3):
+        assert "userData" in monitor.named(f"mgmt-server-{i}").secret_inputs
+        text = user_data(mocks, i)
+        assert text.startswith("#cloud-config\n") and len(text.encode()) < USER_DATA_LIMIT
+        doc = yaml.safe_load(text)
+        config = yaml.safe_load(next(f["content"] for f in doc["write_files"] if f["path"] == "/etc/rancher/k3s/config.yaml"))
+        assert config["token"] == "jointokenmgmt-join-token"
+        assert config["tls-san"] == ["198.51.100.10", "198.51.100.11", "198.51.100.12"]
+        if i == 0:
+            assert config["cluster-init"] is True
+            assert any(f["path"].endswith("server-ca.key") and f["permissions"] == "0600" for f in doc["write_files"])
+        else:
+            assert config["server"] == "https://10.0.0.2:6443"
+            assert not any("/tls/" in f["path"] for f in doc["write_files"])
+
+
+def test_ha_servers_are_spread_and_networked():
+    mocks, _, _ = run({"servers": 3})
+    (group,) = mocks.of_type("hcloud:index/placementGroup:PlacementGroup")
+    assert group.inputs["type"] == "spread"
+    servers = mocks.of_type("hcloud:index/server:Server")
+    assert [pm.plain(s.inputs["networks"])[0]["ip"] for s in servers] == ["10.0.0.2", "10.0.0.3", "10.0.0.4"]
+    assert all(s.inputs["sshKeys"] == ["ops"] and s.inputs["serverType"] == "cpx32" for s in servers)
+
+
+def test_bad_config_fails_preview_with_the_spec_message():
+    pm.set_config({"clusterctl:hetzner": {"sshKeys": ["ops"]}, "clusterctl:management": {"serverType": "cx22"}})
+    with pytest.raises(SpecError, match=r"clusterctl:management\.serverType: server type 'cx22' is deprecated"):
+        pm.run_recorded("management", pm.RecordingMocks(outputs_for=outputs_for), preview=True)
