@@ -143,6 +143,96 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
+Stacks = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--stacks-dir",
+        envvar="CLUSTERCTL_PY_STACKS",
+        help="Folder holding the Pulumi projects (management, capi, cluster). Default: stacks/ of this checkout.",
+    ),
+]
+ClusterOpt = Annotated[Optional[str], typer.Option("--cluster", help="Only this workload cluster's stack.")]
+Org = Annotated[
+    str,
+    typer.Option("--org", envvar="PULUMI_ORG", help="Pulumi organisation for stack references (self-managed backends: 'organization')."),
+]
+
+PULUMI_MISSING = (
+    "the pulumi CLI is not installed or not on PATH; install it (https://www.pulumi.com/docs/install/), "
+    "up/preview/destroy drive it through the Automation API"
+)
+
+
+def _stacks_dir(given: Path | None) -> Path:
+    path = given or Path(__file__).resolve().parent.parent / "stacks"
+    missing = [p for p in ("management", "capi", "cluster") if not (path / p / "Pulumi.yaml").is_file()]
+    if missing:
+        fail(f"--stacks-dir: {path} does not hold the stacks {', '.join(missing)}; point --stacks-dir or CLUSTERCTL_PY_STACKS at the repository's stacks/ folder")
+    return path
+
+
+def _run(action: str, file: Path, cluster: str | None, stacks_dir: Path | None, org: str) -> None:
+    import shutil
+
+    from clusterctl_py.errors import SpecError
+    from clusterctl_py.ops import engine as engine_mod
+    from clusterctl_py.ops.plan import check_token, plan
+    from clusterctl_py.ops.progress import Progress
+
+    spec = load_spec(file)
+    # Every check before anything is touched.
+    if shutil.which("pulumi") is None:
+        fail(PULUMI_MISSING)
+    try:
+        token = check_token(os.environ.get("HCLOUD_TOKEN"))
+        runs = plan(spec, action, file, token, cluster=cluster, org=org)
+    except SpecError as err:
+        fail(err.render().splitlines())
+    folder = _stacks_dir(stacks_dir)
+    engine = engine_mod.default_engine()
+    for position, run in enumerate(runs, 1):
+        progress = Progress(position, len(runs), run.stack, action)
+        try:
+            engine.run(action, folder / run.project, run.stack, run.config, run.secret_config, progress)
+        except engine_mod.EngineError as exc:
+            progress.finish(ok=False)
+            fail(f"stack {run.stack} failed during {action}: {exc}", code=1)
+        progress.finish(ok=True)
+
+
+@app.command()
+def up(file: PlatformFile = Path("platform.yaml"), cluster: ClusterOpt = None, stacks_dir: Stacks = None, org: Org = "organization") -> None:
+    """Create or update everything: management cluster, Cluster API, then each workload cluster.
+
+    Needs the pulumi CLI and HCLOUD_TOKEN. Re-running with an unchanged spec changes nothing.
+    """
+    _run("up", file, cluster, stacks_dir, org)
+
+
+@app.command()
+def preview(file: PlatformFile = Path("platform.yaml"), cluster: ClusterOpt = None, stacks_dir: Stacks = None, org: Org = "organization") -> None:
+    """Show what `up` would change, stack by stack, without changing anything."""
+    _run("preview", file, cluster, stacks_dir, org)
+
+
+@app.command()
+def destroy(
+    file: PlatformFile = Path("platform.yaml"),
+    cluster: ClusterOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    stacks_dir: Stacks = None,
+    org: Org = "organization",
+) -> None:
+    """Delete workload clusters first (so their servers go), then Cluster API, then the management cluster."""
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("destroy deletes servers and data; pass --yes to confirm when not running interactively")
+        what = f"cluster {cluster}" if cluster else "every cluster and the management cluster"
+        if not typer.confirm(f"Destroy {what} defined in {file}?"):
+            fail("destroy cancelled")
+    _run("destroy", file, cluster, stacks_dir, org)
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,70 @@
+"""Engine events -> one line of progress per stack.
+
+On a terminal the line is redrawn in place; elsewhere (CI logs) each finished
+resource prints a line. Only resource types, names and operations are shown:
+never inputs or outputs, so no secret can leak through here.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+_SKIPPED_TYPES = ("pulumi:pulumi:Stack", "pulumi:providers:")
+
+
+def _resource(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+class Progress:
+    def __init__(self, position: int, total: int, stack: str, action: str, out: TextIO | None = None, tty: bool | None = None):
+        self.out = out or sys.stderr
+        self.tty = self.out.isatty() if tty is None else tty
+        self.prefix = f"[{position}/{total}] {stack}"
+        self.action = action
+        self.started = time.monotonic()
+        self.seen: set[str] = set()
+        self.done: set[str] = set()
+        self.current = "starting"
+        self.failed: list[str] = []
+
+    def elapsed(self) -> str:
+        s = int(time.monotonic() - self.started)
+        return f"{s // 60:02d}:{s % 60:02d}"
+
+    def line(self) -> str:
+        return f"{self.prefix}: {len(self.done)}/{len(self.seen)} resources, {self.current}, {self.elapsed()} elapsed"
+
+    def _emit(self, text: str, final: bool = False) -> None:
+        if self.tty:
+            self.out.write("\r\033[K" + text + ("\n" if final else ""))
+        else:
+            self.out.write(text + "\n")
+        self.out.flush()
+
+    def __call__(self, event: Any) -> None:
+        pre = getattr(event, "resource_pre_event", None)
+        outputs = getattr(event, "res_outputs_event", None)
+        failed = getattr(event, "res_op_failed_event", None)
+        diag = getattr(event, "diagnostic_event", None)
+        if pre is not None and not pre.metadata.type.startswith(_SKIPPED_TYPES):
+            meta = pre.metadata
+            self.seen.add(meta.urn)
+            op = getattr(meta.op, "value", meta.op)
+            self.current = f"{op} {meta.type} {_resource(meta.urn)}"
+            if self.tty:
+                self._emit(self.line())
+        elif outputs is not None and outputs.metadata.urn in self.seen:
+            self.done.add(outputs.metadata.urn)
+            self._emit(self.line())
+        elif failed is not None:
+            self.failed.append(_resource(failed.metadata.urn))
+            self._emit(f"{self.prefix}: failed: {failed.metadata.type} {_resource(failed.metadata.urn)}", final=True)
+        elif diag is not None and diag.severity == "error" and not diag.ephemeral:
+            self._emit(f"{self.prefix}: error: {diag.message.strip()}", final=True)
+
+    def finish(self, ok: bool) -> None:
+        word = "done" if ok else "failed"
+        self._emit(f"{self.prefix}: {self.action} {word}: {len(self.done)}/{len(self.seen)} resources in {self.elapsed()}", final=True)
