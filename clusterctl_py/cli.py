@@ -91,6 +91,21 @@ def validate(file: PlatformFile = Path("platform.yaml")) -> None:
         )
 
 
+@app.command()
+def cost(file: PlatformFile = Path("platform.yaml")) -> None:
+    """Estimate the monthly cost (EUR, list prices) at minimum and at maximum scale."""
+    from clusterctl_py.cost import monthly_estimate
+
+    estimate = monthly_estimate(load_spec(file))
+    width = max(len(line.item) for line in estimate.lines)
+    typer.echo(f"{'item':<{width}}  {'count':>7}  {'EUR/unit':>8}  {'min EUR':>8}  {'max EUR':>8}")
+    for line in estimate.lines:
+        count = f"{line.count_min}" if line.count_min == line.count_max else f"{line.count_min}-{line.count_max}"
+        typer.echo(f"{line.item:<{width}}  {count:>7}  {line.unit_eur:>8.2f}  {line.min_eur:>8.2f}  {line.max_eur:>8.2f}")
+    typer.echo(f"{'total per month':<{width}}  {'':>7}  {'':>8}  {estimate.min_eur:>8.2f}  {estimate.max_eur:>8.2f}")
+    typer.echo(f"List prices without VAT as of {estimate.prices_taken_on}; traffic, volumes and app load balancers extra.")
+
+
 @generate_app.command("cluster")
 def generate_cluster(
     name: Annotated[str, typer.Argument(help="Cluster name, as in the spec's clusters[].name.")],

@@ -114,3 +114,8 @@ SERVER_TYPES: dict[str, ServerType] = {
 def current_server_types() -> list[str]:
     """Names a user may choose today, in catalog order."""
     return [name for name, st in SERVER_TYPES.items() if not st.deprecated]
+
+
+# Monthly list prices in EUR without VAT, EU locations, as of TAKEN_ON.
+LOAD_BALANCER_EUR = {"lb11": 5.39, "lb21": 16.40, "lb31": 32.90}
+PRIMARY_IPV4_EUR = 0.50
