@@ -132,7 +132,10 @@ def generate_cluster(
         f"Cluster {cluster.name}, rendered by clusterctl-py {__version__} from {file.name}.\n"
         f"Needs the secret 'hcloud' (key 'hcloud': a Hetzner API token) in namespace '{cluster.ns}'."
     )
-    text = dump_all(render_cluster(spec, cluster), header=header)
+    from clusterctl_py.render.cluster_autoscaler import render_cluster_autoscaler
+
+    # The autoscaler runs in the management cluster beside the cluster's objects.
+    text = dump_all([*render_cluster(spec, cluster), *render_cluster_autoscaler(cluster)], header=header)
     if output is None:
         sys.stdout.write(text)
         return

@@ -31,7 +31,10 @@ def test_generate_prints_multi_document_yaml(run):
     assert result.exit_code == 0
     docs = [d for d in yaml.safe_load_all(result.stdout) if d]
     kinds = {d["kind"] for d in docs}
-    assert {"Namespace", "Cluster", "HetznerCluster", "KubeadmControlPlane", "MachineDeployment", "MachineHealthCheck"} <= kinds
+    assert {"Namespace", "Cluster", "HetznerCluster", "KubeadmControlPlane", "MachineDeployment", "MachineHealthCheck", "HelmChartProxy"} <= kinds
+    # cluster-autoscaler runs in the management cluster next to the cluster it scales.
+    autoscaler = next(d for d in docs if d["kind"] == "Deployment")
+    assert "--node-group-auto-discovery=clusterapi:namespace=prod,clusterName=prod" in autoscaler["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "needs the secret 'hcloud'" in result.stdout.lower()
 
 

@@ -23,10 +23,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from clusterctl_py.render import cluster_autoscaler as autoscaler
+from clusterctl_py.render.capi_components import token_secret
 from clusterctl_py.render.cluster import render_cluster
 from clusterctl_py.render.meta import labels as base_labels
 from clusterctl_py.spec import PlatformSpec
-from providers.hetzner.render import TOKEN_KEY, TOKEN_SECRET
+from providers.hetzner.render import TOKEN_KEY
 
 if TYPE_CHECKING:
     from clusterctl_py.spec import ClusterSpec
@@ -35,7 +36,6 @@ ChildOptions = Callable[..., pulumi.ResourceOptions]
 
 WAIT_FOR = "pulumi.com/waitFor"
 SKIP_AWAIT = "pulumi.com/skipAwait"
-MOVE_LABEL = "clusterctl.cluster.x-k8s.io/move"
 CLUSTER_TIMEOUTS = pulumi.CustomTimeouts(create="60m", update="60m", delete="30m")
 
 
@@ -49,15 +49,6 @@ class WorkloadClusterArgs:
     hcloud_token: pulumi.Input[str]
     # The Cluster API install (controllers, webhooks, CRDs) these objects need.
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
-
-
-def token_secret_metadata(namespace: str, cluster_labels: dict[str, str]) -> dict[str, Any]:
-    # `clusterctl move` carries labelled secrets along with the cluster.
-    return {
-        "name": TOKEN_SECRET,
-        "namespace": namespace,
-        "labels": {**cluster_labels, MOVE_LABEL: ""},
-    }
 
 
 def _annotate(obj: dict, extra: dict[str, str]) -> dict:
@@ -107,7 +98,7 @@ class WorkloadCluster(pulumi.ComponentResource):
 
         token = k8s.core.v1.Secret(
             f"{name}-hcloud-token",
-            metadata=token_secret_metadata(ns, base_labels(cluster)),
+            metadata=token_secret(ns, "", base_labels(cluster))["metadata"],
             type="Opaque",
             string_data={TOKEN_KEY: pulumi.Output.secret(args.hcloud_token)},
             opts=child(depends_on=in_namespace, additional_secret_outputs=["data", "stringData"]),
