@@ -70,9 +70,15 @@ def _component_labels(cluster: ClusterSpec) -> dict[str, str]:
     return {"app.kubernetes.io/name": "cluster-autoscaler", "app.kubernetes.io/instance": cluster.name}
 
 
-def service_account(cluster: ClusterSpec) -> Manifest:
+def _meta(cluster: ClusterSpec) -> dict:
+    """Metadata shared by the autoscaler's objects: the cluster's labels plus its own."""
     meta = metadata(name(cluster), cluster)
     meta["labels"] = {**meta["labels"], **_component_labels(cluster)}
+    return meta
+
+
+def service_account(cluster: ClusterSpec) -> Manifest:
+    meta = _meta(cluster)
     return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}
 
 
@@ -82,8 +88,7 @@ def role(cluster: ClusterSpec) -> Manifest:
     The provider's informers watch just the namespace named in the discovery
     spec, so a Role is enough (no ClusterRole).
     """
-    meta = metadata(name(cluster), cluster)
-    meta["labels"] = {**meta["labels"], **_component_labels(cluster)}
+    meta = _meta(cluster)
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
@@ -122,8 +127,7 @@ def role(cluster: ClusterSpec) -> Manifest:
 
 
 def role_binding(cluster: ClusterSpec) -> Manifest:
-    meta = metadata(name(cluster), cluster)
-    meta["labels"] = {**meta["labels"], **_component_labels(cluster)}
+    meta = _meta(cluster)
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
@@ -135,8 +139,7 @@ def role_binding(cluster: ClusterSpec) -> Manifest:
 
 def deployment(cluster: ClusterSpec) -> Manifest:
     selector = _component_labels(cluster)
-    meta = metadata(name(cluster), cluster)
-    meta["labels"] = {**meta["labels"], **selector}
+    meta = _meta(cluster)
     container = {
         "name": "cluster-autoscaler",
         "image": f"{IMAGE}:{versions.CLUSTER_AUTOSCALER}",
