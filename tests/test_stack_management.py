@@ -102,6 +102,15 @@ def test_ha_servers_are_spread_and_networked():
     assert all(s.inputs["sshKeys"] == ["ops"] and s.inputs["serverType"] == "cpx32" for s in servers)
 
 
+def test_private_keys_and_the_join_token_are_secret_in_state():
+    mocks, monitor, _ = run({"servers": 3})
+    keys = [r.name for r in mocks.of_type("tls:index/privateKey:PrivateKey")]
+    assert len(keys) == 7  # five cluster CAs, the service-account key, the admin key
+    for name in keys:
+        assert "privateKeyPem" in monitor.named(name).additional_secret_outputs
+    assert "result" in monitor.named("mgmt-join-token").additional_secret_outputs
+
+
 def test_bad_config_fails_preview_with_the_spec_message():
     pm.set_config({"clusterctl:hetzner": {"sshKeys": ["ops"]}, "clusterctl:management": {"serverType": "cx22"}})
     with pytest.raises(SpecError, match=r"clusterctl:management\.serverType: server type 'cx22' is deprecated"):
