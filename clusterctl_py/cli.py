@@ -135,7 +135,7 @@ def generate_cluster(
     from clusterctl_py.render.cluster_autoscaler import render_cluster_autoscaler
 
     # The autoscaler runs in the management cluster beside the cluster's objects.
-    text = dump_all([*render_cluster(spec, cluster), *render_cluster_autoscaler(cluster)], header=header)
+    text = dump_all([*render_cluster(spec, cluster), *render_cluster_autoscaler(spec, cluster)], header=header)
     if output is None:
         sys.stdout.write(text)
         return

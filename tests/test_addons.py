@@ -139,7 +139,8 @@ def test_ccm_and_csi_read_the_token_caph_copies(platform, shop):
 
 
 def _autoscaler(cluster) -> dict[str, dict]:
-    return {o["kind"]: o for o in ca.render_cluster_autoscaler(cluster)}
+    spec = spec_mod.parse({"hetzner": {"sshKeys": ["ops"]}, "clusters": [cluster.model_dump(by_alias=True)]})
+    return {o["kind"]: o for o in ca.render_cluster_autoscaler(spec, cluster)}
 
 
 def test_autoscaler_discovers_only_its_cluster(shop):
@@ -214,5 +215,5 @@ def test_autoscaler_objects_are_valid_kubernetes(shop):
     kv = pytest.importorskip("kubernetes_validate", reason="kubernetes-validate checks built-in kinds offline")
     # The management cluster runs k3s at versions.K3S.
     k8s_minor = ".".join(versions.K3S.lstrip("v").split(".")[:2])
-    for obj in ca.render_cluster_autoscaler(shop):
+    for obj in _autoscaler(shop).values():
         kv.validate(obj, k8s_minor, strict=True)

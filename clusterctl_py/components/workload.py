@@ -126,7 +126,7 @@ class WorkloadCluster(pulumi.ComponentResource):
             child(depends_on=[*in_namespace, token, *members], custom_timeouts=CLUSTER_TIMEOUTS),
         )
 
-        self._autoscaler(name, cluster, child, capi_cluster)
+        self._autoscaler(name, args.spec, cluster, child, capi_cluster)
 
         # CAPI writes the admin kubeconfig once the control plane is up. The id
         # is unknown until the Cluster exists, so a first preview skips the read.
@@ -147,10 +147,12 @@ class WorkloadCluster(pulumi.ComponentResource):
             {"kubeconfig": self.kubeconfig, "clusterName": self.cluster_name, "namespace": self.namespace}
         )
 
-    def _autoscaler(self, name: str, cluster: ClusterSpec, child: ChildOptions, capi_cluster: pulumi.Resource) -> None:
+    def _autoscaler(
+        self, name: str, spec: PlatformSpec, cluster: ClusterSpec, child: ChildOptions, capi_cluster: pulumi.Resource
+    ) -> None:
         # Started once the Cluster is Available (its kubeconfig secret exists);
         # deleted before the Cluster so it never scales a cluster being torn down.
-        sa, role, binding, deployment = autoscaler.render_cluster_autoscaler(cluster)
+        sa, role, binding, deployment = autoscaler.render_cluster_autoscaler(spec, cluster)
         after = [capi_cluster]
         sa_res = k8s.core.v1.ServiceAccount(f"{name}-autoscaler-sa", metadata=sa["metadata"], opts=child(depends_on=after))
         role_res = k8s.rbac.v1.Role(

@@ -17,7 +17,7 @@ from clusterctl_py import versions
 from clusterctl_py.render.meta import labels, metadata
 
 if TYPE_CHECKING:
-    from clusterctl_py.spec import ClusterSpec
+    from clusterctl_py.spec import ClusterSpec, PlatformSpec
     from providers.base import Manifest
 
 IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"
@@ -27,7 +27,6 @@ METRICS_PORT = 8085  # the autoscaler's default --address
 NOBODY = 65534
 
 CAPI_GROUP = "cluster.x-k8s.io"
-INFRA_GROUP = "infrastructure.cluster.x-k8s.io"
 
 
 def name(cluster: ClusterSpec) -> str:
@@ -82,7 +81,7 @@ def service_account(cluster: ClusterSpec) -> Manifest:
     return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}
 
 
-def role(cluster: ClusterSpec) -> Manifest:
+def role(spec: PlatformSpec, cluster: ClusterSpec) -> Manifest:
     """Only what the clusterapi provider touches, only in this cluster's namespace.
 
     The provider's informers watch just the namespace named in the discovery
@@ -118,8 +117,8 @@ def role(cluster: ClusterSpec) -> Manifest:
             },
             {
                 # Scale from zero reads capacity from the infrastructure templates.
-                "apiGroups": [INFRA_GROUP],
-                "resources": ["hcloudmachinetemplates"],
+                "apiGroups": [spec.provider.api_group],
+                "resources": [spec.provider.machine_template_kind.lower() + "s"],
                 "verbs": ["get", "list", "watch"],
             },
         ],
@@ -199,6 +198,6 @@ def deployment(cluster: ClusterSpec) -> Manifest:
     }
 
 
-def render_cluster_autoscaler(cluster: ClusterSpec) -> list[Manifest]:
+def render_cluster_autoscaler(spec: PlatformSpec, cluster: ClusterSpec) -> list[Manifest]:
     """ServiceAccount, Role, RoleBinding, Deployment, in that order."""
-    return [service_account(cluster), role(cluster), role_binding(cluster), deployment(cluster)]
+    return [service_account(cluster), role(spec, cluster), role_binding(cluster), deployment(cluster)]
