@@ -8,10 +8,8 @@ URNs, custom timeouts, ignoreChanges and additional secret outputs.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import copy
-import runpy
 from dataclasses import dataclass
 
 import pulumi
@@ -77,18 +75,7 @@ def run(cfg: dict) -> Run:
         },
         outputs_for=outputs_for,
     )
-    monitor = pm.RecordingMonitor(mocks)
-    # Like pm.run_stack, with a monitor that records request options too.
-    pulumi.runtime.set_mocks(mocks, project="clusterctl-cluster", stack="test", preview=False, monitor=monitor)
-    exported: dict = {}
-    original = pulumi.export
-    pulumi.export = lambda name, value: exported.__setitem__(name, value) or original(name, value)
-    try:
-        runpy.run_path(str(pm.REPO / "stacks" / "cluster" / "__main__.py"), run_name="__pulumi_program__")
-    finally:
-        pulumi.export = original
-    asyncio.get_event_loop().run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
-    resolved = {k: (pm.resolve(v), pm.is_secret(v)) for k, v in exported.items()}
+    monitor, resolved = pm.run_recorded("cluster", mocks)
     return Run(mocks, monitor, resolved)
 
 

@@ -75,25 +75,6 @@ def set_config(values: dict[str, Any], project: str = "clusterctl", secret_keys:
     pulumi.runtime.set_all_config(encoded, list(secret_keys))
 
 
-def run_stack(stack: str, mocks: RecordingMocks, *, project: str | None = None, preview: bool = False) -> dict[str, Any]:
-    """Run stacks/<stack>/__main__.py whole under the mocks; return its exported outputs."""
-    pulumi.runtime.set_mocks(mocks, project=project or f"clusterctl-{stack}", stack="test", preview=preview)
-    exported: dict[str, Any] = {}
-    original = pulumi.export
-
-    def capture(name: str, value: Any) -> None:
-        exported[name] = value
-        original(name, value)
-
-    pulumi.export = capture
-    try:
-        path = REPO / "stacks" / stack / "__main__.py"
-        runpy.run_path(str(path), run_name="__pulumi_program__")
-    finally:
-        pulumi.export = original
-    return exported
-
-
 def resolve(output: Any) -> Any:
     """Wait for an Output's value inside a test (mocks resolve immediately)."""
     import asyncio
