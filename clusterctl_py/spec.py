@@ -204,6 +204,7 @@ class ManagementSpec(_Model):
     server_type: str = "cpx32"
     location: str | None = None
     k3s_version: Annotated[str, AfterValidator(_k3s_version)] = versions.K3S
+    api_port: int = Field(6443, ge=1, le=65535, description="Port of the Kubernetes API on the servers' public addresses.")
     api_allowed_cidrs: list[Cidr] = Field(
         default_factory=list, description="Who may reach the Kubernetes API (6443). Empty: nobody."
     )

@@ -237,6 +237,7 @@ def test_management_checks():
     only(problems(platform_data(management={"servers": 2})), "management.servers")
     only(problems(platform_data(management={"k3sVersion": "v1.28.1+k3s1"})), "management.k3sVersion")
     only(problems(platform_data(management={"apiAllowedCidrs": ["1.2.3.4/40"]})), "management.apiAllowedCidrs[0]")
+    only(problems(platform_data(management={"apiPort": 70000})), "management.apiPort")
 
 
 def test_unknown_cluster_lookup(example_spec):

@@ -115,3 +115,38 @@ def test_bad_config_fails_preview_with_the_spec_message():
     pm.set_config({"clusterctl:hetzner": {"sshKeys": ["ops"]}, "clusterctl:management": {"serverType": "cx22"}})
     with pytest.raises(SpecError, match=r"clusterctl:management\.serverType: server type 'cx22' is deprecated"):
         pm.run_recorded("management", pm.RecordingMocks(outputs_for=outputs_for), preview=True)
+
+
+def test_update_waits_for_the_api_over_verified_tls(tmp_path):
+    # A real `pulumi up` (not a preview): the kubeconfig resolves only after the
+    # API answers /readyz over TLS that verifies against the cluster CA we made.
+    from tests.support.pki import make_pki, serve_readyz
+
+    pki = make_pki(tmp_path)
+    httpd = serve_readyz(pki, [503, 200])
+
+    def real_tls(args):
+        pem = {
+            "mgmt-server-ca-cert": (pki / "ca.crt").read_text(),
+            "mgmt-admin-cert": (pki / "client.crt").read_text(),
+            "mgmt-admin-key": (pki / "client.key").read_text(),
+        }
+        if args.name in pem:
+            return {"certPem" if args.name.endswith("cert") else "privateKeyPem": pem[args.name]}
+        if args.typ == "hcloud:index/primaryIp:PrimaryIp":
+            return {"ipAddress": "127.0.0.1"}
+        return outputs_for(args)
+
+    try:
+        pm.set_config(
+            {
+                "clusterctl:hetzner": {"sshKeys": ["ops"]},
+                "clusterctl:management": {"apiPort": httpd.server_address[1], "apiAllowedCidrs": ["127.0.0.1/32"]},
+            }
+        )
+        _, outputs = pm.run_recorded("management", pm.RecordingMocks(outputs_for=real_tls), preview=False)
+    finally:
+        httpd.shutdown()
+    assert httpd.requests == ["/readyz", "/readyz"]
+    kubeconfig, secret = outputs["kubeconfig"]
+    assert secret and f"https://127.0.0.1:{httpd.server_address[1]}" in kubeconfig

@@ -23,16 +23,15 @@ TEN_YEARS = 87600
 @dataclass
 class ManagementClusterArgs:
     spec: PlatformSpec
-    api_port: int = 6443
     # Seconds to wait for the API once servers exist.
     api_timeout: float = 900.0
 
 
-def firewall_rules(spec: PlatformSpec, api_port: int) -> list[hcloud.FirewallRuleArgs]:
+def firewall_rules(spec: PlatformSpec) -> list[hcloud.FirewallRuleArgs]:
     """Inbound rules only for configured CIDRs; no rule means closed (Hetzner drops the rest)."""
     m = spec.management
     rules = []
-    for port, cidrs, what in (("22", m.ssh_allowed_cidrs, "SSH"), (str(api_port), m.api_allowed_cidrs, "Kubernetes API")):
+    for port, cidrs, what in (("22", m.ssh_allowed_cidrs, "SSH"), (str(m.api_port), m.api_allowed_cidrs, "Kubernetes API")):
         if cidrs:
             rules.append(hcloud.FirewallRuleArgs(direction="in", protocol="tcp", port=port, source_ips=list(cidrs), description=what))
     return rules
@@ -60,7 +59,7 @@ class ManagementCluster(pulumi.ComponentResource):
             ip_range=spec.hetzner.subnet_cidr,
             opts=child,
         )
-        firewall = hcloud.Firewall(f"{name}-firewall", name=m.name, rules=firewall_rules(spec, args.api_port), labels=labels, opts=child)
+        firewall = hcloud.Firewall(f"{name}-firewall", name=m.name, rules=firewall_rules(spec), labels=labels, opts=child)
         group = hcloud.PlacementGroup(f"{name}-spread", name=m.name, type="spread", labels=labels, opts=child)
         token = random.RandomPassword(f"{name}-join-token", length=48, special=False, opts=child)
 
@@ -105,7 +104,7 @@ class ManagementCluster(pulumi.ComponentResource):
                     cloudinit.K3sServer(
                         index=i, servers=m.servers, k3s_version=m.k3s_version, token=secret,
                         private_ip=private_ips[i], public_ip=addresses[i], init_private_ip=private_ips[0],
-                        tls_sans=tuple(addresses), api_port=args.api_port,
+                        tls_sans=tuple(addresses), api_port=m.api_port,
                         cas={k: tuple(v) for k, v in material.items()} if i == 0 else {},
                     )
                 )
@@ -138,14 +137,14 @@ class ManagementCluster(pulumi.ComponentResource):
         def ready(values) -> str:
             host, ca, cert, key, _ = values
             if not pulumi.runtime.is_dry_run():
-                wait_for_apiserver(host, args.api_port, ca, cert, key, timeout=args.api_timeout)
-            return kubeconfig(m.name, f"https://{host}:{args.api_port}", ca, cert, key)
+                wait_for_apiserver(host, m.api_port, ca, cert, key, timeout=args.api_timeout)
+            return kubeconfig(m.name, f"https://{host}:{m.api_port}", ca, cert, key)
 
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(endpoint, server_ca_cert.cert_pem, admin_cert.cert_pem, admin_key.private_key_pem,
                               pulumi.Output.all(*[s.id for s in servers])).apply(ready)
         )
-        self.api_endpoint = endpoint.apply(lambda h: f"https://{h}:{args.api_port}")
+        self.api_endpoint = endpoint.apply(lambda h: f"https://{h}:{m.api_port}")
         self.server_ips = public_ips
         self.network_id = network.id.apply(int)
         self.servers = servers
