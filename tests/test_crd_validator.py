@@ -1,12 +1,28 @@
-"""The conformance harness itself: it must catch what kubectl's strict validation would."""
+"""The CRD validator itself: it must catch what kubectl's strict validation would, and nothing less."""
 
 from __future__ import annotations
 
-import pytest
+import copy
+import re
+from pathlib import Path
+from typing import Any
 
+import pytest
+import yaml
+
+from tests.support import crds as crds_mod
 from tests.support.crds import CrdCatalog, require_reference
 
 PINNED = ("cluster-api/v1.13.5", "caph/v1.1.8", "caaph/v0.6.4")
+# Every release folder the project pins (flux holds three distinct components).
+ALL_PINNED = (
+    *PINNED,
+    "cert-manager/v1.21.1",
+    "knative-serving/v1.23.0",
+    "knative-operator/v1.23.0",
+    "cloudnative-pg/v1.30.0",
+    "flux",
+)
 
 
 @pytest.fixture(scope="module")
@@ -14,20 +30,61 @@ def catalog() -> CrdCatalog:
     return CrdCatalog.load(require_reference(*PINNED), PINNED)
 
 
-def md(**spec_extra) -> dict:
+def ref(kind: str, name: str, group: str = "infrastructure.cluster.x-k8s.io") -> dict[str, str]:
+    return {"apiGroup": group, "kind": kind, "name": name}
+
+
+def cluster(**spec_extra: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "cluster.x-k8s.io/v1beta2",
+        "kind": "Cluster",
+        "metadata": {"name": "prod", "namespace": "prod", "labels": {"cluster.x-k8s.io/cluster-name": "prod"}},
+        "spec": {
+            "clusterNetwork": {"pods": {"cidrBlocks": ["10.244.0.0/16"]}},
+            "infrastructureRef": ref("HetznerCluster", "prod"),
+            "controlPlaneRef": ref("KubeadmControlPlane", "prod-control-plane", "controlplane.cluster.x-k8s.io"),
+            **spec_extra,
+        },
+    }
+
+
+def hcloud_template() -> dict[str, Any]:
+    return {
+        "apiVersion": "infrastructure.cluster.x-k8s.io/v1beta1",
+        "kind": "HCloudMachineTemplate",
+        "metadata": {"name": "prod-cp", "namespace": "prod"},
+        "spec": {"template": {"spec": {"type": "cpx22", "imageName": "ubuntu-24.04"}}},
+    }
+
+
+def control_plane(**spec_extra: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "controlplane.cluster.x-k8s.io/v1beta2",
+        "kind": "KubeadmControlPlane",
+        "metadata": {"name": "prod-control-plane", "namespace": "prod"},
+        "spec": {
+            "version": "v1.33.4",
+            "replicas": 3,
+            "machineTemplate": {"spec": {"infrastructureRef": ref("HCloudMachineTemplate", "prod-cp")}},
+            **spec_extra,
+        },
+    }
+
+
+def machine_deployment(**spec_extra: Any) -> dict[str, Any]:
     return {
         "apiVersion": "cluster.x-k8s.io/v1beta2",
         "kind": "MachineDeployment",
-        "metadata": {"name": "md", "namespace": "ns", "labels": {"a": "b"}},
+        "metadata": {"name": "prod-md", "namespace": "prod"},
         "spec": {
-            "clusterName": "c",
-            "selector": {"matchLabels": {"a": "b"}},
+            "clusterName": "prod",
+            "selector": {"matchLabels": {"pool": "general"}},
             "template": {
-                "metadata": {"labels": {"a": "b"}},
+                "metadata": {"labels": {"pool": "general"}},
                 "spec": {
-                    "clusterName": "c",
-                    "bootstrap": {"configRef": {"apiGroup": "bootstrap.cluster.x-k8s.io", "kind": "KubeadmConfigTemplate", "name": "k"}},
-                    "infrastructureRef": {"apiGroup": "infrastructure.cluster.x-k8s.io", "kind": "HCloudMachineTemplate", "name": "h"},
+                    "clusterName": "prod",
+                    "bootstrap": {"configRef": ref("KubeadmConfigTemplate", "k", "bootstrap.cluster.x-k8s.io")},
+                    "infrastructureRef": ref("HCloudMachineTemplate", "h"),
                 },
             },
             **spec_extra,
@@ -35,53 +92,329 @@ def md(**spec_extra) -> dict:
     }
 
 
-def test_valid_object_passes(catalog):
-    assert catalog.validate(md()) == []
+# --------------------------------------------------------------------------- CAPI core
+
+
+def test_minimal_cluster_passes(catalog):
+    assert catalog.validate(cluster()) == []
+
+
+def test_misspelled_field_fails_and_names_its_path(catalog):
+    obj = cluster()
+    obj["spec"]["clusterNetwork"] = {"pod": {"cidrBlocks": ["10.244.0.0/16"]}}
+    assert catalog.validate(obj) == ["Cluster/prod spec.clusterNetwork.pod: unknown field"]
+
+
+def test_misspelled_top_level_field_fails(catalog):
+    obj = cluster()
+    obj["sepc"] = obj.pop("spec")
+    assert catalog.validate(obj) == ["Cluster/prod sepc: unknown field", "Cluster/prod spec: required field missing"]
+
+
+def test_patterns_use_go_end_of_text(catalog):
+    # Python's `$` matches before a trailing newline; RE2's (the apiserver's) does not.
+    obj = cluster(infrastructureRef=ref("HetznerCluster", "prod\n"))
+    assert catalog.validate(obj) == [
+        r"Cluster/prod spec.infrastructureRef.name: 'prod\n' does not match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\\Z'"
+    ]
 
 
 @pytest.mark.parametrize("surge", [1, "25%"])
 def test_int_or_string_accepts_both(catalog, surge):
     rollout = {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": surge}}}
-    assert catalog.validate(md(rollout=rollout)) == []
+    assert catalog.validate(machine_deployment(rollout=rollout)) == []
 
 
-def test_wrong_type_is_reported_with_its_path(catalog):
-    problems = catalog.validate(md(replicas="three"))
-    assert problems and problems[0].startswith("MachineDeployment/md spec.replicas:")
+@pytest.mark.parametrize("surge", [1.5, True, ["1"]])
+def test_int_or_string_rejects_other_types(catalog, surge):
+    rollout = {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": surge}}}
+    (problem,) = catalog.validate(machine_deployment(rollout=rollout))
+    assert problem.startswith("MachineDeployment/prod-md spec.rollout.strategy.rollingUpdate.maxSurge: expected integer or string, got ")
 
 
-def test_missing_required_field(catalog):
-    obj = md()
-    del obj["spec"]["clusterName"]
-    assert any("'clusterName' is a required property" in p for p in catalog.validate(obj))
+def test_preserve_unknown_fields_region_accepts_anything(catalog):
+    # ClusterVariable.value is apiextensionsv1.JSON: `x-kubernetes-preserve-unknown-fields: true`, no type.
+    value = {"anything": {"nested": [1, "two", None]}, "camelCase": True}
+    topology = {"classRef": {"name": "hetzner"}, "version": "v1.33.4", "variables": [{"name": "a", "value": value}, {"name": "b", "value": 3}]}
+    assert catalog.validate(cluster(topology=topology)) == []
+    # ...but the object around it is still strict.
+    topology["variables"][0]["vaule"] = 1
+    assert catalog.validate(cluster(topology=topology)) == ["Cluster/prod spec.topology.variables[0].vaule: unknown field"]
+
+
+def test_list_type_map_rejects_duplicate_keys(catalog):
+    topology = {"classRef": {"name": "hetzner"}, "version": "v1.33.4", "variables": [{"name": "a", "value": 1}, {"name": "a", "value": 2}]}
+    assert catalog.validate(cluster(topology=topology)) == [
+        "Cluster/prod spec.topology.variables[1]: duplicate entry (name='a') in a list-type=map; first at index 0"
+    ]
+
+
+def test_missing_required_field_names_the_field(catalog):
+    obj = machine_deployment()
+    del obj["spec"]["clusterName"], obj["spec"]["template"]["spec"]["infrastructureRef"]
+    assert catalog.validate(obj) == [
+        "MachineDeployment/prod-md spec.clusterName: required field missing",
+        "MachineDeployment/prod-md spec.template.spec.infrastructureRef: required field missing",
+    ]
+
+
+def test_deprecated_versions_validate_but_are_flagged(catalog):
+    assert ("cluster.x-k8s.io/v1beta1", "Cluster") in catalog.deprecated
+    assert ("cluster.x-k8s.io/v1beta2", "Cluster") not in catalog.deprecated
+    old = {"apiVersion": "cluster.x-k8s.io/v1beta1", "kind": "Cluster", "metadata": {"name": "old"}, "spec": {"paused": True}}
+    assert catalog.validate(old) == []
+    assert ("cluster.x-k8s.io/v1beta1", "Cluster") in catalog.served
+
+
+# --------------------------------------------------------------------------- KubeadmControlPlane
+
+
+def test_control_plane_passes(catalog):
+    assert catalog.validate(control_plane()) == []
+
+
+def test_wrong_type_fails(catalog):
+    assert catalog.validate(control_plane(replicas="three")) == [
+        "KubeadmControlPlane/prod-control-plane spec.replicas: expected integer, got string 'three'"
+    ]
+
+
+def test_int32_range_is_checked(catalog):
+    (problem,) = catalog.validate(control_plane(replicas=2**31))
+    assert problem == "KubeadmControlPlane/prod-control-plane spec.replicas: 2147483648 is not a valid int32"
+
+
+def test_a_field_named_format_is_a_field_not_a_keyword(catalog):
+    # KubeadmConfigSpec has a property called `format`: converting the schema must not drop it.
+    assert catalog.validate(control_plane(kubeadmConfigSpec={"format": "cloud-config"})) == []
+    assert catalog.validate(control_plane(kubeadmConfigSpec={"format": "yaml"})) == [
+        "KubeadmControlPlane/prod-control-plane spec.kubeadmConfigSpec.format: 'yaml' is not one of ['cloud-config', 'ignition']"
+    ]
+
+
+# --------------------------------------------------------------------------- CAPH and CAAPH
+
+
+def test_hcloud_machine_template_passes(catalog):
+    assert catalog.validate(hcloud_template()) == []
+
+
+def test_hcloud_machine_template_requires_type(catalog):
+    obj = hcloud_template()
+    del obj["spec"]["template"]["spec"]["type"]
+    assert catalog.validate(obj) == ["HCloudMachineTemplate/prod-cp spec.template.spec.type: required field missing"]
+
+
+def test_unserved_version_fails_clearly(catalog):
+    obj = hcloud_template()
+    obj["apiVersion"] = "infrastructure.cluster.x-k8s.io/v1beta2"  # CAPH v1.1.8 serves v1beta1 only
+    (problem,) = catalog.validate(obj)
+    assert problem.startswith("HCloudMachineTemplate/prod-cp: apiVersion infrastructure.cluster.x-k8s.io/v1beta2 is not served")
+    assert problem.endswith("(served: v1beta1)")
 
 
 def test_helm_chart_proxy_rejects_misspelled_fields(catalog):
     proxy = {
         "apiVersion": "addons.cluster.x-k8s.io/v1alpha1",
         "kind": "HelmChartProxy",
-        "metadata": {"name": "p", "namespace": "ns"},
-        "spec": {"clusterSelector": {}, "repoURL": "https://x", "chartName": "c", "valuesTemplate": "a: b"},
+        "metadata": {"name": "cilium", "namespace": "prod"},
+        "spec": {"clusterSelector": {"matchLabels": {"cni": "cilium"}}, "repoURL": "https://helm.cilium.io", "chartName": "cilium", "valuesTemplate": "a: b"},
     }
     assert catalog.validate(proxy) == []
     proxy["spec"]["chartNmae"] = "typo"
-    assert "HelmChartProxy/p spec.chartNmae: unknown field" in catalog.validate(proxy)
+    assert catalog.validate(proxy) == ["HelmChartProxy/cilium spec.chartNmae: unknown field"]
 
 
-def test_metadata_is_checked(catalog):
-    obj = md()
-    obj["metadata"]["labels"] = {"a": "x" * 64}
-    obj["metadata"]["nmae"] = "typo"
+# --------------------------------------------------------------------------- metadata
+
+
+def test_label_value_longer_than_63_fails(catalog):
+    obj = cluster()
+    obj["metadata"]["labels"]["example.com/team"] = "x" * 64
+    (problem,) = catalog.validate(obj)
+    assert problem.startswith('Cluster/prod metadata.labels["example.com/team"]: invalid label value \'xxx')
+    assert "(64 characters): at most 63" in problem
+    obj["metadata"]["labels"]["example.com/team"] = "x" * 63
+    assert catalog.validate(obj) == []
+
+
+@pytest.mark.parametrize(
+    "meta, path",
+    [
+        ({"name": "prod", "labels": {"Bad_Prefix/x": "y"}}, 'metadata.labels["Bad_Prefix/x"]'),
+        ({"name": "prod", "labels": {"a": "-dash"}}, "metadata.labels.a"),
+        ({"name": "prod", "labels": {"a": 1}}, "metadata.labels.a"),
+        ({"name": "prod", "annotations": {"a/b/c": "x"}}, 'metadata.annotations["a/b/c"]'),
+        ({"name": "Prod"}, "metadata.name"),
+        ({"name": "x" * 254}, "metadata.name"),
+        ({"name": "prod", "namespace": "a.b"}, "metadata.namespace"),
+        ({"name": "prod", "nmae": "typo"}, "metadata.nmae"),
+        ({"name": "prod", "creationTimestamp": None}, "metadata.creationTimestamp"),
+        ({"namespace": "prod"}, "metadata.name"),
+        ({"name": "prod", "ownerReferences": [{"apiVersion": "v1", "kind": "Secret", "name": "s"}]}, "metadata.ownerReferences[0].uid"),
+    ],
+)
+def test_metadata_is_checked(catalog, meta, path):
+    obj = cluster()
+    obj["metadata"] = meta
     problems = catalog.validate(obj)
-    assert any("invalid label value" in p for p in problems)
-    assert any("nmae" in p for p in problems)
+    assert len(problems) == 1 and re.match(rf"Cluster/\S+ {re.escape(path)}: ", problems[0]), problems
 
 
-def test_unknown_kinds_and_builtins(catalog):
+def test_valid_metadata_passes(catalog):
+    obj = cluster()
+    obj["metadata"] = {
+        "name": "prod.eu-1",
+        "namespace": "team-a",
+        "labels": {"example.com/team": "shop", "node-role.kubernetes.io/web": "", "tier": "A_b.c-9"},
+        "annotations": {"pulumi.com/waitFor": "condition=Available", "note": "any text\nat all"},
+        "finalizers": ["example.com/cleanup"],
+    }
+    assert catalog.validate(obj) == []
+
+
+# --------------------------------------------------------------------------- kinds without a CRD
+
+
+def test_unknown_kind_fails(catalog):
     assert catalog.validate({"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "t"}}) == [
-        "Thing/t: no schema for example.com/v1 Thing"
+        "Thing/t: no schema for example.com/v1 Thing: neither a loaded CRD nor a built-in kind"
     ]
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "type": "Opaque", "data": {"k": "not base64!"}}
-    assert catalog.validate(secret)
-    secret["data"] = {"k": "aGk="}
+    # A built-in group without a built-in schema is not waved through either.
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {}}
+    assert catalog.validate(deployment) == ["Deployment/d: no schema for apps/v1 Deployment: neither a loaded CRD nor a built-in kind"]
+    assert catalog.validate({"kind": "Thing", "metadata": {"name": "t"}}) == [
+        "Thing/t: apiVersion and kind must be non-empty strings, got None and 'Thing'"
+    ]
+
+
+def test_namespace_builtin(catalog):
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "prod", "labels": {"a": "b"}}}
+    assert catalog.validate(ns) == []
+    ns["metadata"]["name"] = "prod.eu"  # a namespace name is a DNS label, not a subdomain
+    ns["spec"] = {"finalizer": ["kubernetes"]}
+    problems = catalog.validate(ns)
+    assert [p.split(":")[0] for p in problems] == ["Namespace/prod.eu metadata.name", "Namespace/prod.eu spec.finalizer"]
+
+
+def test_secret_builtin(catalog):
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "hcloud", "namespace": "prod"}, "type": "Opaque"}
+    secret |= {"data": {"token": "aGk="}, "stringData": {"hcloud": "plain text"}}
     assert catalog.validate(secret) == []
+    bad = copy.deepcopy(secret) | {"data": {"token": "not base64!", "bad key": "aGk="}, "stringData": {"n": 1}}
+    assert catalog.validate(bad) == ["Secret/hcloud stringData.n: expected string, got integer 1"]
+    del bad["stringData"]
+    assert catalog.validate(bad) == [
+        "Secret/hcloud data.token: value is not valid base64 (use stringData for plain text)",
+        'Secret/hcloud data["bad key"]: invalid key: at most 253 alphanumerics, \'-\', \'_\' or \'.\'',
+    ]
+    typo = copy.deepcopy(secret)
+    typo["stringdata"] = typo.pop("stringData")
+    assert catalog.validate(typo) == ["Secret/hcloud stringdata: unknown field"]
+    tls = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "t"}, "type": "kubernetes.io/tls", "stringData": {"tls.crt": "x"}}
+    assert catalog.validate(tls) == ["Secret/t data: a kubernetes.io/tls Secret needs key tls.key"]
+
+
+def test_configmap_builtin(catalog):
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a.yaml": "x: 1"}}
+    assert catalog.validate(cm) == []
+    cm["data"]["n"] = 3
+    assert catalog.validate(cm) == ["ConfigMap/c data.n: expected string, got integer 3"]
+
+
+# --------------------------------------------------------------------------- API behaviour
+
+
+def test_assert_valid_lists_every_problem(catalog):
+    catalog.assert_valid([cluster(), hcloud_template(), control_plane()])
+    with pytest.raises(AssertionError) as info:
+        catalog.assert_valid([cluster(), control_plane(replicas="three"), {"apiVersion": "x/v1", "kind": "Y", "metadata": {"name": "y"}}])
+    text = str(info.value)
+    assert text.startswith("2 schema problem(s) in 3 object(s):\n")
+    assert "KubeadmControlPlane/prod-control-plane spec.replicas:" in text and "Y/y: no schema for x/v1 Y" in text
+
+
+def test_catalogs_are_cached_and_order_insensitive():
+    root = require_reference(*PINNED)
+    first = CrdCatalog.load(root, PINNED)
+    assert CrdCatalog.load(root / "crds", reversed(PINNED)) is first
+    assert CrdCatalog.load(str(root), list(PINNED)) is first
+
+
+def test_two_releases_of_one_provider_conflict():
+    root = require_reference("cluster-api/v1.13.5", "cluster-api/v1.14.0")
+    with pytest.raises(ValueError, match=r"\.cluster\.x-k8s\.io is defined by both .*/v1\.13\.5/.* and .*/v1\.14\.0/"):
+        CrdCatalog.load(root, ["cluster-api/v1.13.5", "cluster-api/v1.14.0"])
+
+
+def test_non_crd_documents_are_skipped():
+    root = require_reference("knative-serving/v1.23.0")
+    catalog = CrdCatalog.load(root, ["knative-serving/v1.23.0"])  # has configmaps/ next to the CRDs
+    assert {kind for _, kind in catalog.served} == {"Configuration", "DomainMapping", "Revision", "Route", "Service", "Namespace", "Secret", "ConfigMap"}
+
+
+def test_every_pinned_schema_converts():
+    root = require_reference(*ALL_PINNED)
+    catalog = CrdCatalog.load(root, ALL_PINNED)
+    for api, kind in sorted(catalog.served):
+        problems = catalog.validate({"apiVersion": api, "kind": kind, "metadata": {"name": "x"}})
+        assert not [p for p in problems if "no schema" in p or "not served" in p], problems
+
+
+def test_nullable_and_bare_objects(tmp_path: Path):
+    # No pinned CRD uses `nullable`, so a tiny one pins the conversion down.
+    schema = {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {
+                    "mode": {"type": "string", "enum": ["a", "b"], "nullable": True},
+                    "count": {"type": "integer"},
+                    "empty": {"type": "object"},
+                    "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+            }
+        },
+    }
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "names": {"kind": "Widget", "plural": "widgets"},
+            "scope": "Namespaced",
+            "versions": [
+                {"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}},
+                {"name": "v0", "served": False, "storage": False, "schema": {"openAPIV3Schema": schema}},
+            ],
+        },
+    }
+    (tmp_path / "example").mkdir()
+    (tmp_path / "example" / "crd.yaml").write_text(yaml.safe_dump(crd))
+    catalog = CrdCatalog.load(tmp_path, ["example"])
+
+    def widget(api: str = "example.com/v1", **spec: Any) -> dict[str, Any]:
+        return {"apiVersion": api, "kind": "Widget", "metadata": {"name": "w"}, "spec": spec}
+
+    assert catalog.validate(widget(mode=None, labels={"free": "form"}, empty={})) == []
+    assert catalog.validate(widget(mode="c", count=None, empty={"x": 1})) == [
+        "Widget/w spec.count: expected integer, got null None",
+        "Widget/w spec.empty.x: unknown field",
+        "Widget/w spec.mode: 'c' is not one of ['a', 'b', None]",
+    ]
+    assert catalog.validate(widget("example.com/v0")) == [
+        f"Widget/w: apiVersion example.com/v0 is not served by the Widget CRD in {(tmp_path / 'example' / 'crd.yaml').resolve()} (served: v1)"
+    ]
+
+
+def test_reference_dir_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(crds_mod.ENV, str(tmp_path))
+    assert crds_mod.reference_dir() == tmp_path.resolve()
+    with pytest.raises(pytest.skip.Exception, match=r"caph/v1\.1\.8 not found; set CLUSTERCTL_PY_REFERENCE"):
+        require_reference("caph/v1.1.8")
+    monkeypatch.setenv(crds_mod.ENV, str(tmp_path / "missing"))
+    assert crds_mod.reference_dir() is None
+    with pytest.raises(pytest.skip.Exception, match=r"path .*missing not found; set CLUSTERCTL_PY_REFERENCE"):
+        require_reference()
