@@ -38,6 +38,8 @@ class SpecError(Exception):
 def join_path(loc: Iterable[str | int]) -> str:
     out = ""
     for part in loc:
+        if part == "[key]":
+            continue  # pydantic's marker for "the dict key itself"; the key is already in the path
         if isinstance(part, int):
             out += f"[{part}]"
         else:

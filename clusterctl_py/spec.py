@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -21,6 +20,7 @@ from pydantic_core import PydanticCustomError
 import providers
 from clusterctl_py import versions
 from clusterctl_py.errors import Problem, SpecError, problems_from_validation
+from clusterctl_py.render.meta import NODE_ROLE_DOMAIN
 from providers.hetzner.settings import HetznerSettings
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -33,6 +33,12 @@ _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 CLUSTER_NAME_MAX = 24
 POOL_NAME_MAX = 20
 RESERVED_POOL_NAMES = {"control-plane"}
+
+
+def is_kubernetes_label(key: str) -> bool:
+    """Whether the key's prefix is kubernetes.io / k8s.io or a subdomain (the kubelet's rule)."""
+    prefix = key.rpartition("/")[0]
+    return prefix in ("kubernetes.io", "k8s.io") or prefix.endswith((".kubernetes.io", ".k8s.io"))
 
 
 def _dns_label(max_len: int):
@@ -146,10 +152,10 @@ class PoolSpec(_Model):
     @field_validator("labels")
     @classmethod
     def _no_reserved_labels(cls, labels: dict[str, str]) -> dict[str, str]:
-        # The kubelet refuses to set most kubernetes.io labels on itself (NodeRestriction).
+        # The kubelet refuses to start with kubernetes.io / k8s.io labels in --node-labels;
+        # node-role.kubernetes.io ones reach the Node through CAPI's label sync instead.
         for key in labels:
-            prefix = key.rpartition("/")[0]
-            if prefix.endswith(("kubernetes.io", "k8s.io")) and not prefix.startswith("node-role."):
+            if is_kubernetes_label(key) and key.rpartition("/")[0] != NODE_ROLE_DOMAIN:
                 raise PydanticCustomError(
                     "label_reserved",
                     "label '{key}' uses a reserved kubernetes.io / k8s.io prefix the kubelet may not set",
@@ -203,7 +209,8 @@ class ManagementSpec(_Model):
     servers: Literal[1, 3] = Field(1, description="3 runs k3s with embedded etcd (HA).")
     server_type: str = "cpx32"
     location: str | None = None
-    k3s_version: Annotated[str, AfterValidator(_k3s_version)] = versions.K3S
+    # Explicit alias: the generator would spell it k3SVersion.
+    k3s_version: Annotated[str, AfterValidator(_k3s_version)] = Field(versions.K3S, alias="k3sVersion")
     api_port: int = Field(6443, ge=1, le=65535, description="Port of the Kubernetes API on the servers' public addresses.")
     api_allowed_cidrs: list[Cidr] = Field(
         default_factory=list, description="Who may reach the Kubernetes API (6443). Empty: nobody."
@@ -245,11 +252,18 @@ class PlatformSpec(_Model):
 
 
 def _duplicates(spec: PlatformSpec):
-    for what, names in (("cluster", [c.name for c in spec.clusters]), ("namespace", [c.ns for c in spec.clusters])):
-        for name, n in Counter(names).items():
-            idx = [i for i, v in enumerate(names) if v == name]
-            if n > 1 and not (what == "namespace" and spec.clusters[idx[0]].name == spec.clusters[idx[1]].name):
-                yield Problem(f"clusters[{idx[1]}]", f"duplicate {what} '{name}' (also clusters[{idx[0]}])")
+    first: dict[str, int] = {}
+    first_ns: dict[str, int] = {}
+    for ci, cluster in enumerate(spec.clusters):
+        if cluster.name in first:
+            yield Problem(f"clusters[{ci}].name", f"duplicate cluster '{cluster.name}' (also clusters[{first[cluster.name]}])")
+        elif cluster.ns in first_ns:
+            field = "namespace" if cluster.namespace else "name"
+            yield Problem(
+                f"clusters[{ci}].{field}", f"duplicate namespace '{cluster.ns}' (also clusters[{first_ns[cluster.ns]}])"
+            )
+        first.setdefault(cluster.name, ci)
+        first_ns.setdefault(cluster.ns, ci)
     for ci, cluster in enumerate(spec.clusters):
         seen: dict[str, int] = {}
         for pi, pool in enumerate(cluster.pools):
@@ -268,6 +282,8 @@ class _StrictLoader(yaml.SafeLoader):
 def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen = set()
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # `<<: *anchor`; keys it brings may be overridden here
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(

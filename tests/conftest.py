@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from clusterctl_py import spec as spec_mod
 
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "platform.yaml"
+
+# The same platform as examples/platform.yaml (tests/test_spec.py keeps them equal).
 BASE: dict[str, Any] = {
     "hetzner": {"location": "fsn1", "sshKeys": ["ops"], "networkZone": "eu-central"},
+    "management": {"servers": 1, "serverType": "cpx32", "apiAllowedCidrs": ["203.0.113.0/24"], "sshAllowedCidrs": []},
     "clusters": [
         {
             "name": "prod",
@@ -40,6 +46,11 @@ def platform_data(**top: Any) -> dict[str, Any]:
     return data
 
 
+def platform(**top: Any) -> spec_mod.PlatformSpec:
+    """The validated spec of `platform_data(**top)`."""
+    return spec_mod.parse(platform_data(**top))
+
+
 @pytest.fixture
 def data() -> dict[str, Any]:
     return platform_data()
@@ -47,4 +58,4 @@ def data() -> dict[str, Any]:
 
 @pytest.fixture
 def example_spec() -> spec_mod.PlatformSpec:
-    return spec_mod.parse(platform_data())
+    return spec_mod.load(EXAMPLE)

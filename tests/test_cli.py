@@ -56,18 +56,39 @@ def test_version(run):
     assert result.exit_code == 0 and "Cluster API v1.13.5" in result.stdout
 
 
-@pytest.mark.parametrize("args", [[], ["validate"], ["generate"], ["generate", "cluster"]])
+COMMANDS = [[], ["validate"], ["cost"], ["generate"], ["generate", "cluster"], ["up"], ["preview"], ["destroy"]]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a) or "top")
 def test_help_everywhere(run, args):
     result = run(*args, "--help")
-    assert result.exit_code == 0 and "Usage" in result.stdout
+    assert result.exit_code == 0 and "Usage: " in result.stdout
+    assert result.stdout.count("--help") == 1
+
+
+def test_no_arguments_shows_usage(run):
+    result = run()
+    assert "Usage: " in result.output and "generate" in result.output and "Traceback" not in result.output
 
 
 BAD = {
     "deprecated server type": ("clusters[0].pools[0].serverType", "{name: general, serverType: cpx32", "{name: general, serverType: cpx31"),
+    "unknown server type": ("clusters[0].pools[0].serverType", "{name: general, serverType: cpx32", "{name: general, serverType: cpx33"),
     "typo in a key": ("clusters[0].controlPlane.serverTyp", "{replicas: 3, serverType: cpx22}", "{replicas: 3, serverTyp: cpx22}"),
     "even control plane": ("clusters[0].controlPlane.replicas", "{replicas: 3,", "{replicas: 4,"),
     "old kubernetes": ("clusters[0].kubernetesVersion", "v1.33.4", "v1.29.0"),
     "bad location": ("clusters[0].location", "location: nbg1", "location: nowhere"),
+    "bad default location": ("hetzner.location", "location: fsn1", "location: fra1"),
+    "zone without the location": ("hetzner.networkZone", "networkZone: eu-central", "networkZone: us-east"),
+    "arm not sold there": ("clusters[0].pools[1].serverType", "location: nbg1", "location: ash"),
+    "min above max": ("clusters[0].pools[0].max", "min: 1, max: 10", "min: 11, max: 10"),
+    "bad taint effect": ("clusters[0].pools[1].taints[0].effect", "effect: NoSchedule", "effect: NoScheduel"),
+    "bad name": ("clusters[0].name", "name: prod", "name: Prod"),
+    "duplicate pool": ("clusters[0].pools[1].name", "name: arm", "name: general"),
+    "duplicate yaml key": ("duplicate key 'servers'", "  servers: 1", "  servers: 1\n  servers: 3"),
+    "malformed yaml": ("malformed YAML", "pools:", "pools: ["),
+    "empty ssh keys": ("hetzner.sshKeys", "sshKeys: [ops]", "sshKeys: []"),
+    "bad cidr": ("management.apiAllowedCidrs[0]", "203.0.113.0/24", "203.0.113.0/33"),
 }
 
 
@@ -87,6 +108,36 @@ def test_bad_input_exits_2_with_one_line_naming_the_field(run, tmp_path, case):
         assert "Traceback" not in result.output and result.stdout == ""
 
 
+@pytest.mark.parametrize("text, expect", [
+    ("", "hetzner: required but missing"),
+    ("- hetzner\n", "expected a mapping at the top level, got list"),
+])
+def test_empty_or_non_mapping_file(run, tmp_path, text, expect):
+    bad = tmp_path / "platform.yaml"
+    bad.write_text(text)
+    result = run("validate", "-f", str(bad))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {bad}: {expect}\n"
+
+
+def test_several_problems_give_one_line_each(run, tmp_path):
+    bad = tmp_path / "platform.yaml"
+    text = Path(EXAMPLE).read_text()
+    bad.write_text(text.replace("replicas: 3", "replicas: 2").replace("v1.33.4", "v1.37.0").replace("cax21", "cx22"))
+    result = run("validate", "-f", str(bad))
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, lines
+    assert all(line.startswith(f"error: {bad}: clusters[0].") for line in lines)
+    assert {line.split(": ")[2] for line in lines} == {"clusters[0].controlPlane.replicas", "clusters[0].kubernetesVersion"}
+    # Catalog problems show once the structure is valid.
+    bad.write_text(text.replace("cax21", "cx22").replace("cpx32", "cpx31"))
+    lines = run("validate", "-f", str(bad)).stderr.splitlines()
+    assert {line.split(": ")[2] for line in lines} == {
+        "management.serverType", "clusters[0].pools[0].serverType", "clusters[0].pools[1].serverType"
+    }
+
+
 def test_unknown_cluster_names_the_defined_ones(run):
     result = run("generate", "cluster", "staging", "-f", EXAMPLE)
     assert result.exit_code == 2 and "defined: prod" in result.stderr
@@ -97,15 +148,17 @@ def test_missing_file(run, tmp_path):
     assert result.exit_code == 2 and "file not found" in result.stderr
 
 
-def test_help_does_not_import_heavy_modules():
+@pytest.mark.parametrize("args", [["--help"], ["up", "--help"], ["generate", "cluster", "--help"], ["--version"]])
+def test_help_does_not_import_heavy_modules(args):
     code = (
         "import sys\n"
         "from clusterctl_py.cli import app\n"
-        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"try:\n    app({args!r})\nexcept SystemExit:\n    pass\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'kubernetes', 'hcloud', 'pulumi_kubernetes', 'pulumi_hcloud'))\n"
         "print('HEAVY', heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "Usage: " in out or "clusterctl-py" in out
     assert "HEAVY []" in out
 
 

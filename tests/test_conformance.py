@@ -36,7 +36,13 @@ CONFIGS = {
                 version="v1.36.0",
                 cp=(5, "ccx23"),
                 pools=[
-                    {"name": "web", "serverType": "cpx42", "min": 2, "max": 12, "labels": {"role": "web", "example.com/team": "shop"}},
+                    {
+                        "name": "web",
+                        "serverType": "cpx42",
+                        "min": 2,
+                        "max": 12,
+                        "labels": {"role": "web", "example.com/team": "shop", "node-role.kubernetes.io/web": ""},
+                    },
                     {"name": "arm", "serverType": "cax31", "max": 20, "taints": [{"key": "arch", "value": "arm", "effect": "NoSchedule"}]},
                     {"name": "batch", "serverType": "cx53", "max": 40, "placement": "none", "taints": [{"key": "batch", "effect": "NoExecute"}]},
                     {"name": "db", "serverType": "ccx33", "min": 3, "max": 3},
@@ -65,6 +71,17 @@ def test_rendered_objects_validate_against_upstream_crds(catalog, config):
         objs = render_cluster(spec, cluster)
         assert {"Cluster", "HetznerCluster", "KubeadmControlPlane", "MachineDeployment", "HelmChartProxy"} <= {o["kind"] for o in objs}
         catalog.assert_valid(objs)
+        # Served but deprecated versions would warn on every apply and vanish in a later release.
+        assert not [o["kind"] for o in objs if (o["apiVersion"], o["kind"]) in catalog.deprecated]
+
+
+def test_configs_cover_what_users_combine():
+    # The large config really exercises arm, taints, labels, placement none and max 40.
+    big = spec_mod.parse(CONFIGS["large"]).clusters[0]
+    assert len(big.pools) == 5 and max(p.max for p in big.pools) == 40
+    assert any(p.server_type.startswith("cax") for p in big.pools) and any(p.placement == "none" for p in big.pools)
+    assert any(p.taints for p in big.pools) and any(p.labels for p in big.pools)
+    assert spec_mod.parse(CONFIGS["us-east"]).location_of(spec_mod.parse(CONFIGS["us-east"]).clusters[0]) == "ash"
 
 
 @pytest.mark.parametrize(
@@ -74,6 +91,13 @@ def test_rendered_objects_validate_against_upstream_crds(catalog, config):
         ("MachineDeployment", lambda o: o["spec"].update(cluster=o["spec"].pop("clusterName")), "spec.cluster"),
         ("KubeadmControlPlane", lambda o: o["spec"]["kubeadmConfigSpec"].update(preKubeadmCommand=[]), "spec.kubeadmConfigSpec.preKubeadmCommand"),
         ("HetznerCluster", lambda o: o["spec"]["hcloudNetwork"].update(cidr="10.0.0.0/16"), "spec.hcloudNetwork.cidr"),
+        # v1beta1's map form of extraArgs is not v1beta2's list of {name, value}.
+        (
+            "KubeadmControlPlane",
+            lambda o: o["spec"]["kubeadmConfigSpec"]["clusterConfiguration"]["controllerManager"].update(extraArgs={"cloud-provider": "external"}),
+            "spec.kubeadmConfigSpec.clusterConfiguration.controllerManager.extraArgs",
+        ),
+        ("MachineDeployment", lambda o: o["spec"].update(replicas="3"), "spec.replicas"),
     ],
 )
 def test_a_wrong_field_name_would_fail_conformance(catalog, kind, mutate, field):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -10,7 +11,13 @@ import pytest
 from clusterctl_py import spec as spec_mod
 from clusterctl_py.render import dump_all, render_cluster
 from clusterctl_py.render.autoscaler import CAPACITY, MAX_SIZE, MIN_SIZE
-from tests.conftest import platform_data
+from providers.hetzner import PROVIDER
+from tests.conftest import REPO, platform_data
+
+CLUSTER_NAME = "cluster.x-k8s.io/cluster-name"
+POOL = "node.cluster.x-k8s.io/pool"
+# Hetzner refuses an 11th server in a spread placement group (a fact, not our constant).
+SPREAD_GROUP_LIMIT = 10
 
 
 def render(data=None, name="prod"):
@@ -19,7 +26,9 @@ def render(data=None, name="prod"):
 
 
 def by_key(objs):
-    return {(o["kind"], o["metadata"]["name"]): o for o in objs}
+    keyed = {(o["kind"], o["metadata"]["name"]): o for o in objs}
+    assert len(keyed) == len(objs), "two objects share kind and name"
+    return keyed
 
 
 def of_kind(objs, kind):
@@ -35,39 +44,102 @@ def with_pool(data, index, **changes):
     return data
 
 
+def flatten(obj, prefix=""):
+    """{dotted path: leaf value}, so two objects can be compared field by field."""
+    if isinstance(obj, dict):
+        out = {}
+        for key, value in obj.items():
+            out.update(flatten(value, f"{prefix}.{key}" if prefix else key))
+        return out or {prefix: {}}
+    if isinstance(obj, list):
+        out = {}
+        for i, value in enumerate(obj):
+            out.update(flatten(value, f"{prefix}[{i}]"))
+        return out or {prefix: []}
+    return {prefix: obj}
+
+
+def changed_paths(before, after):
+    a, b = flatten(before), flatten(after)
+    return {p for p in a.keys() | b.keys() if a.get(p, "<absent>") != b.get(p, "<absent>")}
+
+
+def diff(before_objs, after_objs):
+    """(keys only before, keys only after, {key: changed paths} for objects in both)."""
+    before, after = by_key(before_objs), by_key(after_objs)
+    both = before.keys() & after.keys()
+    changed = {k: changed_paths(before[k], after[k]) for k in both if before[k] != after[k]}
+    return before.keys() - after.keys(), after.keys() - before.keys(), changed
+
+
+def annotation(md, key):
+    return md["metadata"]["annotations"][key]
+
+
+# --- (a) determinism -----------------------------------------------------------------
+
+
 def test_same_spec_renders_byte_identical_yaml():
     assert dump_all(render()) == dump_all(render())
 
 
-def test_output_is_identical_across_processes(tmp_path):
-    # Hash randomisation or dict ordering must not leak into names or output.
+def test_output_is_identical_across_processes():
+    # Hash randomisation or set ordering must not leak into names or output.
     script = (
-        "from clusterctl_py import spec; from clusterctl_py.render import render_cluster, dump_all;"
-        "s = spec.load('examples/platform.yaml'); print(dump_all(render_cluster(s, s.cluster('prod'))))"
+        "import sys; from clusterctl_py import spec; from clusterctl_py.render import render_cluster, dump_all;"
+        "s = spec.load(sys.argv[1]); sys.stdout.write(dump_all(render_cluster(s, s.cluster('prod'))))"
     )
     outs = {
         subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": seed}
+            [sys.executable, "-c", script, str(REPO / "examples" / "platform.yaml")],
+            capture_output=True, text=True, check=True, cwd=REPO, env={"PYTHONHASHSEED": seed},
         ).stdout
-        for seed in ("1", "2")
+        for seed in ("1", "2", "random")
     }
-    assert len(outs) == 1
+    assert outs == {dump_all(render())}
 
 
-def test_changing_one_pool_server_type_changes_only_that_pool_template():
-    before = by_key(render())
-    after = by_key(render(with_pool(platform_data(), 0, serverType="cpx42")))
-    gone, new = set(before) - set(after), set(after) - set(before)
-    assert [k for k in gone] == [k for k in gone if k[0] == "HCloudMachineTemplate" and k[1].startswith("prod-general-")]
-    assert len(gone) == len(new) == 1
-    (new_key,) = new
-    assert after[new_key]["spec"]["template"]["spec"]["type"] == "cpx42"
-    changed = {k for k in set(before) & set(after) if before[k] != after[k]}
-    # Only the general MachineDeployment (new infrastructureRef and capacity annotations) follows.
-    assert changed == {("MachineDeployment", "prod-general")}
-    md = after[("MachineDeployment", "prod-general")]
-    assert md["spec"]["template"]["spec"]["infrastructureRef"]["name"] == new_key[1]
-    assert md["metadata"]["annotations"][CAPACITY + "cpu"] == "8"
+# --- (b) one pool's server type --------------------------------------------------------
+
+
+@pytest.mark.parametrize("index, pool_name, new_type, groups", [(0, "general", "cpx42", 1), (1, "arm", "cax31", 2)])
+def test_changing_one_pool_server_type_changes_only_that_pool_template(index, pool_name, new_type, groups):
+    before = render()
+    after = render(with_pool(platform_data(), index, serverType=new_type))
+    gone, new, changed = diff(before, after)
+
+    # Exactly that pool's machine templates got new names (one per node group) ...
+    assert len(gone) == len(new) == groups
+    assert {k[0] for k in gone | new} == {"HCloudMachineTemplate"}
+    assert all(k[1].startswith(f"prod-{pool_name}-") for k in gone | new)
+    old_t, new_t = by_key(before), by_key(after)
+    for old_key, new_key in zip(sorted(gone), sorted(new)):
+        assert changed_paths(old_t[old_key], new_t[new_key]) == {"metadata.name", "spec.template.spec.type"}
+        assert new_t[new_key]["spec"]["template"]["spec"]["type"] == new_type
+
+    # ... and only its MachineDeployments follow: the new template, and what a new node will offer.
+    assert set(changed) == {("MachineDeployment", f"prod-{pool_name}{s}") for s in ["", "-2"][:groups]}
+    capacity = {f"metadata.annotations.{CAPACITY}{k}" for k in ("cpu", "memory", "ephemeral-disk", "labels")}
+    for key, paths in changed.items():
+        assert paths - capacity == {"spec.template.spec.infrastructureRef.name"}
+        assert by_key(after)[key]["spec"]["template"]["spec"]["infrastructureRef"]["name"] in {k[1] for k in new}
+    # Nothing else moved, not even the order of the objects.
+    assert [(o["kind"], o["metadata"]["name"]) for o in before if (o["kind"], o["metadata"]["name"]) not in gone] == [
+        (o["kind"], o["metadata"]["name"]) for o in after if (o["kind"], o["metadata"]["name"]) not in new
+    ]
+
+
+def test_changing_the_control_plane_server_type_rolls_only_the_control_plane():
+    data = platform_data()
+    data["clusters"][0]["controlPlane"]["serverType"] = "cpx32"
+    gone, new, changed = diff(render(), render(data))
+    assert {k[0] for k in gone | new} == {"HCloudMachineTemplate"} and len(gone) == len(new) == 1
+    assert changed == {
+        ("KubeadmControlPlane", "prod-control-plane"): {"spec.machineTemplate.spec.infrastructureRef.name"}
+    }
+
+
+# --- (c) Kubernetes version -----------------------------------------------------------------
 
 
 def test_changing_kubernetes_version_rolls_control_plane_and_every_pool():
@@ -80,35 +152,87 @@ def test_changing_kubernetes_version_rolls_control_plane_and_every_pool():
     # Every bootstrap template is new, so every pool rolls ...
     assert not set(names(before, "KubeadmConfigTemplate")) & set(names(after, "KubeadmConfigTemplate"))
     assert len(names(after, "KubeadmConfigTemplate")) == 2
-    # ... and the machines install the new kubelet, not the old one.
-    for commands in [o["spec"]["template"]["spec"]["preKubeadmCommands"] for o in of_kind(after, "KubeadmConfigTemplate")] + [
-        of_kind(after, "KubeadmControlPlane")[0]["spec"]["kubeadmConfigSpec"]["preKubeadmCommands"]
-    ]:
+    templates = {o["metadata"]["name"] for o in of_kind(after, "KubeadmConfigTemplate")}
+    for md in of_kind(after, "MachineDeployment"):
+        assert md["spec"]["template"]["spec"]["bootstrap"]["configRef"]["name"] in templates
+    # ... and the machines install the new kubelet, not the old one (CAPH #591).
+    command_lists = [o["spec"]["template"]["spec"]["preKubeadmCommands"] for o in of_kind(after, "KubeadmConfigTemplate")]
+    command_lists.append(of_kind(after, "KubeadmControlPlane")[0]["spec"]["kubeadmConfigSpec"]["preKubeadmCommands"])
+    for commands in command_lists:
         text = "\n".join(commands)
         assert "kubelet=1.34.1-*" in text and "kubeadm=1.34.1-*" in text
         assert "pkgs.k8s.io/core:/stable:/v1.34/deb/" in text
         assert "1.33" not in text
-    # Infrastructure templates do not depend on the version.
+    # Infrastructure templates do not depend on the version: no new servers for that reason alone.
     assert names(before, "HCloudMachineTemplate") == names(after, "HCloudMachineTemplate")
 
 
+def test_version_change_touches_only_versions_and_bootstrap_references():
+    data = platform_data()
+    data["clusters"][0]["kubernetesVersion"] = "v1.34.1"
+    gone, new, changed = diff(render(), render(data))
+    assert {k[0] for k in gone | new} == {"KubeadmConfigTemplate"}
+    assert set(changed) == {("KubeadmControlPlane", "prod-control-plane"), *(("MachineDeployment", n) for n in ("prod-general", "prod-arm", "prod-arm-2"))}
+    for (kind, _), paths in changed.items():
+        if kind == "MachineDeployment":
+            assert paths == {"spec.template.spec.version", "spec.template.spec.bootstrap.configRef.name"}
+        else:
+            assert "spec.version" in paths
+            assert all(p == "spec.version" or p.startswith("spec.kubeadmConfigSpec.preKubeadmCommands") for p in paths)
+
+
+# --- (d) no change, no diff ---------------------------------------------------------------
+
+
+def test_reformatting_the_spec_changes_nothing():
+    # Key order and default values written out explicitly are not changes.
+    data = platform_data()
+    data["clusters"][0] = dict(reversed(list(data["clusters"][0].items())))
+    data["clusters"][0]["pools"][1]["labels"] = {"tier": "batch"}
+    data["clusters"][0]["pools"][0].update(placement="spread", labels={}, taints=[])
+    data["clusters"][0].update(podCidr="10.244.0.0/16", serviceCidr="10.96.0.0/12")
+    data["hetzner"].update(image="ubuntu-24.04", loadBalancerType="lb11")
+    assert dump_all(render(data)) == dump_all(render())
+
+
+def test_label_order_does_not_change_names():
+    a, b = platform_data(), platform_data()
+    with_pool(a, 1, labels={"tier": "batch", "team": "data", "example.com/x": "1"})
+    with_pool(b, 1, labels={"example.com/x": "1", "team": "data", "tier": "batch"})
+    assert dump_all(render(a)) == dump_all(render(b))
+
+
+# --- (e, f) autoscaler ----------------------------------------------------------------------
+
+
 def test_machine_deployments_leave_replicas_to_the_autoscaler():
-    for md in of_kind(render(), "MachineDeployment"):
+    mds = of_kind(render(), "MachineDeployment")
+    assert len(mds) == 3
+    for md in mds:
         assert "replicas" not in md["spec"]
-        assert {MIN_SIZE, MAX_SIZE} <= set(md["metadata"]["annotations"])
+        ann = md["metadata"]["annotations"]
+        assert int(ann[MIN_SIZE]) <= int(ann[MAX_SIZE])
 
 
 def test_scale_from_zero_capacity_comes_from_the_catalog():
     mds = by_key(render())
     general = mds[("MachineDeployment", "prod-general")]["metadata"]["annotations"]
     arm = mds[("MachineDeployment", "prod-arm")]["metadata"]["annotations"]
+    # cpx32: 4 vCPU, 8 GB, 160 GB disk; cax21: 4 vCPU, 8 GB, 80 GB disk.
     assert (general[CAPACITY + "cpu"], general[CAPACITY + "memory"], general[CAPACITY + "ephemeral-disk"]) == ("4", "8G", "160G")
-    assert "kubernetes.io/arch=amd64" in general[CAPACITY + "labels"].split(",")
+    assert (arm[CAPACITY + "cpu"], arm[CAPACITY + "memory"], arm[CAPACITY + "ephemeral-disk"]) == ("4", "8G", "80G")
+    general_labels = general[CAPACITY + "labels"].split(",")
+    assert "kubernetes.io/arch=amd64" in general_labels and "node.kubernetes.io/instance-type=cpx32" in general_labels
     arm_labels = arm[CAPACITY + "labels"].split(",")
-    assert "kubernetes.io/arch=arm64" in arm_labels and "tier=batch" in arm_labels
+    assert {"kubernetes.io/arch=arm64", "tier=batch", f"{POOL}=arm", "topology.kubernetes.io/region=nbg1"} <= set(arm_labels)
     assert arm[CAPACITY + "taints"] == "batch=true:NoSchedule"
     assert CAPACITY + "taints" not in general
-    assert (arm[MIN_SIZE], arm[MAX_SIZE]) == ("0", "10")
+
+
+def test_taints_annotation_lists_every_taint_as_key_value_effect():
+    taints = [{"key": "batch", "value": "true", "effect": "NoSchedule"}, {"key": "example.com/gpu", "effect": "NoExecute"}]
+    md = of_kind(render(with_pool(platform_data(), 0, taints=taints)), "MachineDeployment")[0]
+    assert annotation(md, CAPACITY + "taints") == "batch=true:NoSchedule,example.com/gpu=:NoExecute"
 
 
 def test_pool_labels_and_taints_reach_the_kubelet():
@@ -119,47 +243,110 @@ def test_pool_labels_and_taints_reach_the_kubelet():
     assert reg["taints"] == [{"key": "batch", "value": "true", "effect": "NoSchedule"}]
 
 
+def test_node_role_labels_go_through_capi_not_the_kubelet():
+    # The kubelet refuses to start with node-role.kubernetes.io labels in --node-labels.
+    objs = render(with_pool(platform_data(), 1, labels={"tier": "batch", "node-role.kubernetes.io/batch": ""}))
+    kct = next(o for o in of_kind(objs, "KubeadmConfigTemplate") if o["metadata"]["name"].startswith("prod-arm-"))
+    args = kct["spec"]["template"]["spec"]["joinConfiguration"]["nodeRegistration"]["kubeletExtraArgs"]
+    assert {"name": "node-labels", "value": "tier=batch"} in args
+    assert not any("node-role" in a["value"] for a in args)
+    for md in of_kind(objs, "MachineDeployment"):
+        machine_labels = md["spec"]["template"]["metadata"]["labels"]
+        is_arm = md["metadata"]["name"].startswith("prod-arm")
+        assert ("node-role.kubernetes.io/batch" in machine_labels) == is_arm
+        if is_arm:
+            assert "node-role.kubernetes.io/batch=" in annotation(md, CAPACITY + "labels").split(",")
+
+
+# --- (g) placement groups --------------------------------------------------------------------
+
+
 def _groups(objs):
     hc = of_kind(objs, "HetznerCluster")[0]
-    declared = {g["name"] for g in hc["spec"].get("hcloudPlacementGroups", [])}
+    declared = [g["name"] for g in hc["spec"].get("hcloudPlacementGroups", [])]
     templates = {t["metadata"]["name"]: t["spec"]["template"]["spec"] for t in of_kind(objs, "HCloudMachineTemplate")}
     per_group: dict[str | None, int] = {}
     for md in of_kind(objs, "MachineDeployment"):
         tmpl = templates[md["spec"]["template"]["spec"]["infrastructureRef"]["name"]]
         group = tmpl.get("placementGroupName")
-        per_group[group] = per_group.get(group, 0) + int(md["metadata"]["annotations"][MAX_SIZE])
+        per_group[group] = per_group.get(group, 0) + int(annotation(md, MAX_SIZE))
     return declared, per_group
 
 
-def test_large_pool_is_spread_over_several_groups():
+def test_pool_of_twenty_is_split_into_two_groups_of_ten():
     objs = render()
     declared, per_group = _groups(objs)
     assert per_group == {"general": 10, "arm": 10, "arm-2": 10}
-    assert set(per_group) <= declared and "control-plane" in declared
+    assert declared == ["control-plane", "general", "arm", "arm-2"]
+    assert {g["type"] for g in of_kind(objs, "HetznerCluster")[0]["spec"]["hcloudPlacementGroups"]} == {"spread"}
     arm = [md for md in of_kind(objs, "MachineDeployment") if md["metadata"]["name"].startswith("prod-arm")]
-    assert sum(int(m["metadata"]["annotations"][MIN_SIZE]) for m in arm) == 0
-    assert sum(int(m["metadata"]["annotations"][MAX_SIZE]) for m in arm) == 20
+    assert [md["metadata"]["name"] for md in arm] == ["prod-arm", "prod-arm-2"]
+    assert sum(int(annotation(m, MIN_SIZE)) for m in arm) == 0
+    assert [int(annotation(m, MAX_SIZE)) for m in arm] == [10, 10]
+    # Both node groups share the pool's bootstrap template and labels.
+    assert len({m["spec"]["template"]["spec"]["bootstrap"]["configRef"]["name"] for m in arm}) == 1
+    assert {m["spec"]["template"]["metadata"]["labels"][POOL] for m in arm} == {"arm"}
+
+
+def test_pool_of_ten_is_one_group():
+    declared, per_group = _groups(render(with_pool(platform_data(), 1, max=10)))
+    assert per_group == {"general": 10, "arm": 10}
+    assert declared == ["control-plane", "general", "arm"]
+
+
+def test_control_plane_is_spread():
+    objs = render()
+    kcp = of_kind(objs, "KubeadmControlPlane")[0]
+    template = by_key(objs)[("HCloudMachineTemplate", kcp["spec"]["machineTemplate"]["spec"]["infrastructureRef"]["name"])]
+    assert template["spec"]["template"]["spec"]["placementGroupName"] == "control-plane"
+
+
+def test_min_is_distributed_over_the_groups():
+    objs = render(with_pool(platform_data(), 1, min=15, max=25))
+    arm = [md for md in of_kind(objs, "MachineDeployment") if md["metadata"]["name"].startswith("prod-arm")]
+    mins = [int(annotation(m, MIN_SIZE)) for m in arm]
+    maxs = [int(annotation(m, MAX_SIZE)) for m in arm]
+    assert sum(mins) == 15 and sum(maxs) == 25 and len(arm) == 3
+    assert all(lo <= hi <= SPREAD_GROUP_LIMIT for lo, hi in zip(mins, maxs))
+
+
+@pytest.mark.parametrize("pool_max", range(1, 96))
+def test_no_spread_group_ever_receives_more_than_ten_servers(pool_max):
+    spec = spec_mod.parse(platform_data())
+    cluster = spec.clusters[0]
+    for pool_min in sorted({0, 1, pool_max // 2, pool_max - 1, pool_max}):
+        p = cluster.pools[0].model_copy(update={"min": pool_min, "max": pool_max})
+        groups = PROVIDER.node_groups(cluster, p)
+        assert len(groups) == math.ceil(pool_max / SPREAD_GROUP_LIMIT)
+        assert all(g.max <= SPREAD_GROUP_LIMIT and 0 <= g.min <= g.max for g in groups)
+        assert sum(g.min for g in groups) == pool_min and sum(g.max for g in groups) == pool_max
+        assert len({g.placement_group for g in groups}) == len(groups) and len({g.suffix for g in groups}) == len(groups)
 
 
 @pytest.mark.parametrize("pool_min, pool_max", [(0, 1), (1, 10), (3, 11), (7, 23), (2, 39), (30, 84)])
-def test_no_spread_group_ever_exceeds_ten_servers(pool_min, pool_max):
+def test_rendered_groups_never_exceed_ten_servers(pool_min, pool_max):
     data = platform_data()
     data["clusters"][0]["pools"] = [{"name": "p", "serverType": "cpx22", "min": pool_min, "max": pool_max}]
     objs = render(data)
     declared, per_group = _groups(objs)
-    assert all(n <= 10 for n in per_group.values())
+    assert all(n <= SPREAD_GROUP_LIMIT for n in per_group.values())
     assert sum(per_group.values()) == pool_max
-    assert set(per_group) <= declared
-    mins = [int(md["metadata"]["annotations"][MIN_SIZE]) for md in of_kind(objs, "MachineDeployment")]
-    maxs = [int(md["metadata"]["annotations"][MAX_SIZE]) for md in of_kind(objs, "MachineDeployment")]
-    assert sum(mins) == pool_min and all(lo <= hi for lo, hi in zip(mins, maxs))
+    assert set(per_group) <= set(declared)
+    mins = [int(annotation(md, MIN_SIZE)) for md in of_kind(objs, "MachineDeployment")]
+    assert sum(mins) == pool_min
 
 
 def test_placement_none_uses_no_group():
-    data = with_pool(platform_data(), 1, placement="none", max=40)
-    declared, per_group = _groups(render(data))
+    objs = render(with_pool(platform_data(), 1, placement="none", max=40))
+    declared, per_group = _groups(objs)
     assert per_group == {"general": 10, None: 40}
-    assert "arm" not in declared
+    assert declared == ["control-plane", "general"]
+    arm_md = by_key(objs)[("MachineDeployment", "prod-arm")]
+    template = by_key(objs)[("HCloudMachineTemplate", arm_md["spec"]["template"]["spec"]["infrastructureRef"]["name"])]
+    assert "placementGroupName" not in template["spec"]["template"]["spec"]
+
+
+# --- (h, i, j, k) objects CAPI and CAPH require ---------------------------------------------------
 
 
 def test_hetzner_cluster_has_what_caph_requires():
@@ -168,11 +355,24 @@ def test_hetzner_cluster_has_what_caph_requires():
     assert hc["hetznerSecretRef"] == {"name": "hcloud", "key": {"hcloudToken": "hcloud"}}
     assert hc["sshKeys"] == {"hcloud": [{"name": "ops"}]}
     assert hc["hcloudNetwork"]["enabled"] is True and hc["hcloudNetwork"]["networkZone"] == "eu-central"
+    assert hc["controlPlaneLoadBalancer"]["type"] == "lb11"
 
 
-def test_control_plane_runs_the_external_cloud_provider():
-    kcp = of_kind(render(), "KubeadmControlPlane")[0]["spec"]
-    assert kcp["replicas"] == 3
+def test_hetzner_cluster_follows_the_cluster_location():
+    data = platform_data(hetzner={"location": "ash", "sshKeys": ["a", "b"]})
+    data["clusters"][0].update(location=None, pools=[{"name": "w", "serverType": "cpx22", "max": 2}])
+    del data["clusters"][0]["location"]
+    hc = of_kind(render(data), "HetznerCluster")[0]["spec"]
+    assert hc["controlPlaneRegions"] == ["ash"] and hc["hcloudNetwork"]["networkZone"] == "us-east"
+    assert hc["sshKeys"] == {"hcloud": [{"name": "a"}, {"name": "b"}]}
+
+
+@pytest.mark.parametrize("replicas", [1, 3, 5])
+def test_control_plane_runs_the_external_cloud_provider(replicas):
+    data = platform_data()
+    data["clusters"][0]["controlPlane"]["replicas"] = replicas
+    kcp = of_kind(render(data), "KubeadmControlPlane")[0]["spec"]
+    assert kcp["replicas"] == replicas
     spec = kcp["kubeadmConfigSpec"]
     ext = {"name": "cloud-provider", "value": "external"}
     assert ext in spec["initConfiguration"]["nodeRegistration"]["kubeletExtraArgs"]
@@ -180,27 +380,54 @@ def test_control_plane_runs_the_external_cloud_provider():
     assert ext in spec["clusterConfiguration"]["controllerManager"]["extraArgs"]
 
 
+def _extra_args(node, path=""):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("extraArgs", "kubeletExtraArgs"):
+                yield f"{path}.{key}", value
+            else:
+                yield from _extra_args(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _extra_args(value, f"{path}[{i}]")
+
+
+def test_extra_args_are_lists_of_name_value_pairs():
+    found = [(path, args) for obj in render() for path, args in _extra_args(obj)]
+    assert len(found) >= 6  # apiServer, controllerManager, init, join, and each pool's join
+    for path, args in found:
+        assert isinstance(args, list), path
+        assert all(set(a) == {"name", "value"} and all(isinstance(v, str) for v in a.values()) for a in args), path
+
+
 def test_health_checks_cover_control_plane_and_every_pool():
     objs = render()
-    remediations = set(names(objs, "HCloudRemediationTemplate"))
+    remediations = {(o["apiVersion"], o["kind"], o["metadata"]["name"]) for o in of_kind(objs, "HCloudRemediationTemplate")}
     mhcs = of_kind(objs, "MachineHealthCheck")
+    assert len(mhcs) == 1 + 2
     selectors = [m["spec"]["selector"]["matchLabels"] for m in mhcs]
     assert {"cluster.x-k8s.io/control-plane": ""} in selectors
-    assert {"node.cluster.x-k8s.io/pool": "general"} in selectors and {"node.cluster.x-k8s.io/pool": "arm"} in selectors
+    assert {POOL: "general"} in selectors and {POOL: "arm"} in selectors
     for m in mhcs:
-        assert m["spec"]["remediation"]["templateRef"]["name"] in remediations
+        assert m["spec"]["clusterName"] == "prod"
+        ref = m["spec"]["remediation"]["templateRef"]
+        assert (ref["apiVersion"], ref["kind"], ref["name"]) in remediations
     # The pool label the checks select on is on every pool machine.
     for md in of_kind(objs, "MachineDeployment"):
-        assert "node.cluster.x-k8s.io/pool" in md["spec"]["template"]["metadata"]["labels"]
+        assert POOL in md["spec"]["template"]["metadata"]["labels"]
 
 
-def test_every_object_is_labelled_and_namespaced():
+@pytest.mark.parametrize("namespace", [None, "team-a"])
+def test_every_object_is_labelled_and_namespaced(namespace):
     data = platform_data()
-    data["clusters"][0]["namespace"] = "team-a"
-    for obj in render(data):
-        assert obj["metadata"]["labels"]["cluster.x-k8s.io/cluster-name"] == "prod"
+    if namespace:
+        data["clusters"][0]["namespace"] = namespace
+    objs = render(data)
+    assert objs[0] == {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace or "prod", "labels": objs[0]["metadata"]["labels"]}}
+    for obj in objs:
+        assert obj["metadata"]["labels"][CLUSTER_NAME] == "prod"
         if obj["kind"] != "Namespace":
-            assert obj["metadata"]["namespace"] == "team-a"
+            assert obj["metadata"]["namespace"] == (namespace or "prod")
 
 
 def test_references_point_at_rendered_objects():
@@ -208,10 +435,25 @@ def test_references_point_at_rendered_objects():
     cluster = objs[("Cluster", "prod")]["spec"]
     assert ("HetznerCluster", cluster["infrastructureRef"]["name"]) in objs
     assert ("KubeadmControlPlane", cluster["controlPlaneRef"]["name"]) in objs
+    kcp = objs[("KubeadmControlPlane", "prod-control-plane")]["spec"]
+    assert ("HCloudMachineTemplate", kcp["machineTemplate"]["spec"]["infrastructureRef"]["name"]) in objs
     for md in [o for k, o in objs.items() if k[0] == "MachineDeployment"]:
         tmpl = md["spec"]["template"]["spec"]
         assert ("KubeadmConfigTemplate", tmpl["bootstrap"]["configRef"]["name"]) in objs
         assert ("HCloudMachineTemplate", tmpl["infrastructureRef"]["name"]) in objs
+        assert md["spec"]["selector"]["matchLabels"].items() <= md["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_longest_names_stay_within_kubernetes_limits():
+    data = platform_data()
+    data["clusters"][0]["name"] = "c" * 24
+    data["clusters"][0]["pools"] = [{"name": "p" * 20, "serverType": "cpx22", "max": 80, "labels": {"a": "b"}}]
+    objs = render(data, name="c" * 24)
+    assert len(of_kind(objs, "MachineDeployment")) == 8
+    for obj in objs:
+        assert len(obj["metadata"]["name"]) <= 63, obj["metadata"]["name"]
+        for value in obj["metadata"]["labels"].values():
+            assert len(value) <= 63
 
 
 def test_yaml_is_the_same_with_or_without_libyaml(monkeypatch):
@@ -230,3 +472,4 @@ def test_yaml_is_the_same_with_or_without_libyaml(monkeypatch):
     monkeypatch.setattr(render_yaml, "_Dumper", Pure)
     assert render_yaml.dump_all(objs) == fast
     assert "|" in fast  # multi-line file contents stay literal blocks
+    assert list(yaml.safe_load_all(fast)) == objs

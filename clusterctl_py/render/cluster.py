@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from clusterctl_py.render import addons, autoscaler, kubeadm
-from clusterctl_py.render.meta import CLUSTER_NAME_LABEL, labels, metadata
+from clusterctl_py.render.meta import CLUSTER_NAME_LABEL, NODE_ROLE_DOMAIN, labels, metadata
 from clusterctl_py.render.naming import template_name
 from providers.base import MachineRole, Manifest
 
@@ -117,14 +117,23 @@ def control_plane(spec: PlatformSpec, cluster: ClusterSpec, provider: Infrastruc
     return [template, kcp]
 
 
+def _synced_by_capi(key: str) -> bool:
+    # The kubelet refuses to start with these in --node-labels; CAPI copies them from the Machine.
+    return key.rpartition("/")[0] == NODE_ROLE_DOMAIN
+
+
 def _node_labels(pool: PoolSpec) -> str:
-    return ",".join(f"{k}={v}" for k, v in sorted(pool.labels.items()))
+    return ",".join(f"{k}={v}" for k, v in sorted(pool.labels.items()) if not _synced_by_capi(k))
+
+
+def _machine_labels(pool: PoolSpec) -> dict[str, str]:
+    return {k: v for k, v in sorted(pool.labels.items()) if _synced_by_capi(k)}
 
 
 def bootstrap_template(cluster: ClusterSpec, pool: PoolSpec) -> Manifest:
     """The pool's KubeadmConfigTemplate, shared by all its node groups."""
     registration: dict = {"kubeletExtraArgs": kubeadm.args(cloud_provider="external")}
-    if pool.labels:
+    if _node_labels(pool):
         registration["kubeletExtraArgs"] += kubeadm.args(node_labels=_node_labels(pool))
     if pool.taints:
         registration["taints"] = [
@@ -175,7 +184,7 @@ def node_group(
             "clusterName": cluster.name,
             "selector": {"matchLabels": selector},
             "template": {
-                "metadata": {"labels": {**selector, POOL_LABEL: pool.name}},
+                "metadata": {"labels": {**_machine_labels(pool), **selector, POOL_LABEL: pool.name}},
                 "spec": {
                     "clusterName": cluster.name,
                     "version": cluster.kubernetes_version,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -60,21 +60,31 @@ class HetznerSettings(BaseModel):
             raise PydanticCustomError("empty", "SSH key names must not be empty", {})
         return keys
 
-    @model_validator(mode="after")
-    def _zone_and_subnet(self) -> "HetznerSettings":
-        zone = LOCATIONS[self.location].network_zone
-        if self.network_zone is None:
-            object.__setattr__(self, "network_zone", zone)
-        elif self.network_zone != zone:
+    # Field validators (not one model validator) so each error names its own field.
+    @field_validator("network_zone")
+    @classmethod
+    def _zone_contains_location(cls, zone: str | None, info: ValidationInfo) -> str | None:
+        location = info.data.get("location")
+        if zone is not None and location is not None and zone != LOCATIONS[location].network_zone:
             raise PydanticCustomError(
                 "zone_mismatch",
                 "networkZone '{given}' does not contain location '{loc}' (zone '{zone}'); allowed zones: {zones}",
-                {"given": self.network_zone, "loc": self.location, "zone": zone, "zones": ", ".join(NETWORK_ZONES)},
+                {"given": zone, "loc": location, "zone": LOCATIONS[location].network_zone, "zones": ", ".join(NETWORK_ZONES)},
             )
-        if not ipaddress.ip_network(self.subnet_cidr).subnet_of(ipaddress.ip_network(self.network_cidr)):
+        return zone
+
+    @field_validator("subnet_cidr")
+    @classmethod
+    def _subnet_inside_network(cls, subnet: str, info: ValidationInfo) -> str:
+        network = info.data.get("network_cidr")
+        if network is not None and not ipaddress.ip_network(subnet).subnet_of(ipaddress.ip_network(network)):
             raise PydanticCustomError(
-                "subnet",
-                "subnetCidr {sub} lies outside networkCidr {net}",
-                {"sub": self.subnet_cidr, "net": self.network_cidr},
+                "subnet", "subnetCidr {sub} lies outside networkCidr {net}", {"sub": subnet, "net": network}
             )
+        return subnet
+
+    @model_validator(mode="after")
+    def _default_zone(self) -> "HetznerSettings":
+        if self.network_zone is None:
+            object.__setattr__(self, "network_zone", LOCATIONS[self.location].network_zone)
         return self
