@@ -464,12 +464,32 @@ def test_yaml_is_the_same_with_or_without_libyaml(monkeypatch):
 
     objs = render()
     fast = render_yaml.dump_all(objs)
-
-    class Pure(yaml.SafeDumper):
-        pass
-
-    Pure.add_representer(str, render_yaml._str)
-    monkeypatch.setattr(render_yaml, "_Dumper", Pure)
+    monkeypatch.setattr(render_yaml, "_Dumper", render_yaml._PureDumper)
     assert render_yaml.dump_all(objs) == fast
     assert "|" in fast  # multi-line file contents stay literal blocks
     assert list(yaml.safe_load_all(fast)) == objs
+
+
+@pytest.mark.parametrize("dumper", ["_Dumper", "_PureDumper"])
+def test_generate_writes_shared_values_out_without_anchors_or_aliases(dumper, monkeypatch):
+    """kubectl and reviewers read plain YAML; `&id001`/`*id001` hide what a reader sees."""
+    import re
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from clusterctl_py.cli import app
+    from clusterctl_py.render import yaml as render_yaml
+
+    monkeypatch.setattr(render_yaml, "_Dumper", getattr(render_yaml, dumper))
+    result = CliRunner().invoke(app, ["generate", "cluster", "prod", "-f", str(REPO / "examples" / "platform.yaml")])
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert not re.search(r"(:|-) &\w+", text), "YAML anchor in generate output"
+    assert not re.search(r"(:|-) \*\w+", text), "YAML alias in generate output"
+    # The control plane's kubelet arguments serve init and join: both are written out in full.
+    kcp = next(d for d in yaml.safe_load_all(text) if d and d["kind"] == "KubeadmControlPlane")
+    config = kcp["spec"]["kubeadmConfigSpec"]
+    kubelet = [{"name": "cloud-provider", "value": "external"}]
+    assert config["initConfiguration"]["nodeRegistration"]["kubeletExtraArgs"] == kubelet
+    assert config["joinConfiguration"]["nodeRegistration"]["kubeletExtraArgs"] == kubelet

@@ -12,20 +12,31 @@ from typing import Iterable
 import yaml
 
 
-# libyaml's emitter is ~10x faster; the pure-Python one gives the same bytes.
-_Base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _Dumper(_Base):  # type: ignore[misc, valid-type]
-    pass
-
-
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-_Dumper.add_representer(str, _str)
+class _Plain:
+    """Renderers share dicts (the same kubelet args for init and join); PyYAML
+    would write the second use as an alias (`*id001`), which hides the value
+    from a reader and from tools that diff manifests. Write every use out."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
+class _PureDumper(_Plain, yaml.SafeDumper):
+    pass
+
+
+# libyaml's emitter is ~10x faster; the pure-Python one gives the same bytes.
+class _Dumper(_Plain, getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    pass
+
+
+for _dumper in (_PureDumper, _Dumper):
+    _dumper.add_representer(str, _str)
 
 
 def dump(obj: object) -> str:
