@@ -18,6 +18,9 @@ CLUSTER_NAME = "cluster.x-k8s.io/cluster-name"
 POOL = "node.cluster.x-k8s.io/pool"
 # Hetzner refuses an 11th server in a spread placement group (a fact, not our constant).
 SPREAD_GROUP_LIMIT = 10
+# A rolling update adds one machine before it removes one: CAPI's default
+# maxSurge for MachineDeployments and the KubeadmControlPlane.
+ROLLOUT_SURGE = 1
 
 
 def render(data=None, name="prod"):
@@ -102,7 +105,7 @@ def test_output_is_identical_across_processes():
 # --- (b) one pool's server type --------------------------------------------------------
 
 
-@pytest.mark.parametrize("index, pool_name, new_type, groups", [(0, "general", "cpx42", 1), (1, "arm", "cax31", 2)])
+@pytest.mark.parametrize("index, pool_name, new_type, groups", [(0, "general", "cpx42", 2), (1, "arm", "cax31", 3)])
 def test_changing_one_pool_server_type_changes_only_that_pool_template(index, pool_name, new_type, groups):
     before = render()
     after = render(with_pool(platform_data(), index, serverType=new_type))
@@ -118,7 +121,7 @@ def test_changing_one_pool_server_type_changes_only_that_pool_template(index, po
         assert new_t[new_key]["spec"]["template"]["spec"]["type"] == new_type
 
     # ... and only its MachineDeployments follow: the new template, and what a new node will offer.
-    assert set(changed) == {("MachineDeployment", f"prod-{pool_name}{s}") for s in ["", "-2"][:groups]}
+    assert set(changed) == {("MachineDeployment", f"prod-{pool_name}{s}") for s in ["", "-2", "-3"][:groups]}
     capacity = {f"metadata.annotations.{CAPACITY}{k}" for k in ("cpu", "memory", "ephemeral-disk", "labels")}
     for key, paths in changed.items():
         assert paths - capacity == {"spec.template.spec.infrastructureRef.name"}
@@ -172,7 +175,7 @@ def test_version_change_touches_only_versions_and_bootstrap_references():
     data["clusters"][0]["kubernetesVersion"] = "v1.34.1"
     gone, new, changed = diff(render(), render(data))
     assert {k[0] for k in gone | new} == {"KubeadmConfigTemplate"}
-    assert set(changed) == {("KubeadmControlPlane", "prod-control-plane"), *(("MachineDeployment", n) for n in ("prod-general", "prod-arm", "prod-arm-2"))}
+    assert set(changed) == {("KubeadmControlPlane", "prod-control-plane"), *(("MachineDeployment", n) for n in ("prod-general", "prod-general-2", "prod-arm", "prod-arm-2", "prod-arm-3"))}
     for (kind, _), paths in changed.items():
         if kind == "MachineDeployment":
             assert paths == {"spec.template.spec.version", "spec.template.spec.bootstrap.configRef.name"}
@@ -207,7 +210,7 @@ def test_label_order_does_not_change_names():
 
 def test_machine_deployments_leave_replicas_to_the_autoscaler():
     mds = of_kind(render(), "MachineDeployment")
-    assert len(mds) == 3
+    assert len(mds) == 5  # general (max 10) and arm (max 20) each split over spread groups
     for md in mds:
         assert "replicas" not in md["spec"]
         ann = md["metadata"]["annotations"]
@@ -273,32 +276,41 @@ def _groups(objs):
     return declared, per_group
 
 
-def test_pool_of_twenty_is_split_into_two_groups_of_ten():
+def test_pool_of_twenty_is_split_into_groups_that_leave_room_for_a_rollout():
+    # Ten per group would fill a group, and a rollout's surge machine could not be placed.
     objs = render()
     declared, per_group = _groups(objs)
-    assert per_group == {"general": 10, "arm": 10, "arm-2": 10}
-    assert declared == ["control-plane", "general", "arm", "arm-2"]
+    assert per_group == {"general": 5, "general-2": 5, "arm": 7, "arm-2": 7, "arm-3": 6}
+    assert declared == ["control-plane", "general", "general-2", "arm", "arm-2", "arm-3"]
     assert {g["type"] for g in of_kind(objs, "HetznerCluster")[0]["spec"]["hcloudPlacementGroups"]} == {"spread"}
     arm = [md for md in of_kind(objs, "MachineDeployment") if md["metadata"]["name"].startswith("prod-arm")]
-    assert [md["metadata"]["name"] for md in arm] == ["prod-arm", "prod-arm-2"]
+    assert [md["metadata"]["name"] for md in arm] == ["prod-arm", "prod-arm-2", "prod-arm-3"]
     assert sum(int(annotation(m, MIN_SIZE)) for m in arm) == 0
-    assert [int(annotation(m, MAX_SIZE)) for m in arm] == [10, 10]
+    assert [int(annotation(m, MAX_SIZE)) for m in arm] == [7, 7, 6]
     # Both node groups share the pool's bootstrap template and labels.
     assert len({m["spec"]["template"]["spec"]["bootstrap"]["configRef"]["name"] for m in arm}) == 1
     assert {m["spec"]["template"]["metadata"]["labels"][POOL] for m in arm} == {"arm"}
 
 
-def test_pool_of_ten_is_one_group():
-    declared, per_group = _groups(render(with_pool(platform_data(), 1, max=10)))
-    assert per_group == {"general": 10, "arm": 10}
-    assert declared == ["control-plane", "general", "arm"]
+def test_pool_of_nine_is_one_group_and_ten_are_two():
+    data = with_pool(with_pool(platform_data(), 0, max=9), 1, max=10)
+    declared, per_group = _groups(render(data))
+    assert per_group == {"general": 9, "arm": 5, "arm-2": 5}
+    assert declared == ["control-plane", "general", "arm", "arm-2"]
 
 
-def test_control_plane_is_spread():
-    objs = render()
+@pytest.mark.parametrize("replicas", [1, 3, 5])
+def test_control_plane_is_spread_and_its_group_can_roll(replicas):
+    data = platform_data()
+    data["clusters"][0]["controlPlane"]["replicas"] = replicas
+    objs = render(data)
     kcp = of_kind(objs, "KubeadmControlPlane")[0]
     template = by_key(objs)[("HCloudMachineTemplate", kcp["spec"]["machineTemplate"]["spec"]["infrastructureRef"]["name"])]
-    assert template["spec"]["template"]["spec"]["placementGroupName"] == "control-plane"
+    group = template["spec"]["template"]["spec"]["placementGroupName"]
+    assert group == "control-plane"
+    _, per_group = _groups(objs)
+    assert group not in per_group  # no worker shares the control plane's group
+    assert kcp["spec"]["replicas"] + ROLLOUT_SURGE <= SPREAD_GROUP_LIMIT
 
 
 def test_min_is_distributed_over_the_groups():
@@ -310,26 +322,28 @@ def test_min_is_distributed_over_the_groups():
     assert all(lo <= hi <= SPREAD_GROUP_LIMIT for lo, hi in zip(mins, maxs))
 
 
-@pytest.mark.parametrize("pool_max", range(1, 96))
-def test_no_spread_group_ever_receives_more_than_ten_servers(pool_max):
+@pytest.mark.parametrize("pool_max", range(1, 101))
+def test_every_spread_group_can_roll_at_maximum_scale(pool_max):
     spec = spec_mod.parse(platform_data())
     cluster = spec.clusters[0]
-    for pool_min in sorted({0, 1, pool_max // 2, pool_max - 1, pool_max}):
+    # The largest min (min == max) first: every group full, and each still needs its surge machine.
+    for pool_min in sorted({0, 1, pool_max // 2, pool_max - 1, pool_max}, reverse=True):
         p = cluster.pools[0].model_copy(update={"min": pool_min, "max": pool_max})
         groups = PROVIDER.node_groups(cluster, p)
-        assert len(groups) == math.ceil(pool_max / SPREAD_GROUP_LIMIT)
-        assert all(g.max <= SPREAD_GROUP_LIMIT and 0 <= g.min <= g.max for g in groups)
+        assert all(g.max + ROLLOUT_SURGE <= SPREAD_GROUP_LIMIT and 0 <= g.min <= g.max for g in groups)
+        # No more groups (MachineDeployments) than the limit needs.
+        assert len(groups) == math.ceil(pool_max / (SPREAD_GROUP_LIMIT - ROLLOUT_SURGE))
         assert sum(g.min for g in groups) == pool_min and sum(g.max for g in groups) == pool_max
         assert len({g.placement_group for g in groups}) == len(groups) and len({g.suffix for g in groups}) == len(groups)
 
 
-@pytest.mark.parametrize("pool_min, pool_max", [(0, 1), (1, 10), (3, 11), (7, 23), (2, 39), (30, 84)])
-def test_rendered_groups_never_exceed_ten_servers(pool_min, pool_max):
+@pytest.mark.parametrize("pool_min, pool_max", [(0, 1), (1, 9), (10, 10), (3, 11), (7, 23), (2, 39), (30, 84)])
+def test_rendered_groups_never_exceed_ten_servers_during_a_rollout(pool_min, pool_max):
     data = platform_data()
     data["clusters"][0]["pools"] = [{"name": "p", "serverType": "cpx22", "min": pool_min, "max": pool_max}]
     objs = render(data)
     declared, per_group = _groups(objs)
-    assert all(n <= SPREAD_GROUP_LIMIT for n in per_group.values())
+    assert all(n + ROLLOUT_SURGE <= SPREAD_GROUP_LIMIT for n in per_group.values())
     assert sum(per_group.values()) == pool_max
     assert set(per_group) <= set(declared)
     mins = [int(annotation(md, MIN_SIZE)) for md in of_kind(objs, "MachineDeployment")]
@@ -339,8 +353,8 @@ def test_rendered_groups_never_exceed_ten_servers(pool_min, pool_max):
 def test_placement_none_uses_no_group():
     objs = render(with_pool(platform_data(), 1, placement="none", max=40))
     declared, per_group = _groups(objs)
-    assert per_group == {"general": 10, None: 40}
-    assert declared == ["control-plane", "general"]
+    assert per_group == {"general": 5, "general-2": 5, None: 40}
+    assert declared == ["control-plane", "general", "general-2"]
     arm_md = by_key(objs)[("MachineDeployment", "prod-arm")]
     template = by_key(objs)[("HCloudMachineTemplate", arm_md["spec"]["template"]["spec"]["infrastructureRef"]["name"])]
     assert "placementGroupName" not in template["spec"]["template"]["spec"]
@@ -449,7 +463,7 @@ def test_longest_names_stay_within_kubernetes_limits():
     data["clusters"][0]["name"] = "c" * 24
     data["clusters"][0]["pools"] = [{"name": "p" * 20, "serverType": "cpx22", "max": 80, "labels": {"a": "b"}}]
     objs = render(data, name="c" * 24)
-    assert len(of_kind(objs, "MachineDeployment")) == 8
+    assert len(of_kind(objs, "MachineDeployment")) == 9
     for obj in objs:
         assert len(obj["metadata"]["name"]) <= 63, obj["metadata"]["name"]
         for value in obj["metadata"]["labels"].values():

@@ -148,8 +148,8 @@ def test_network_capacity_counts_rollout_surge(data):
     pool(data, 0, max=60)
     pool(data, 1, max=40)
     line = only(problems(data), "clusters[0].pools")
-    # 3 control plane + 100 in pools + one surge per MachineDeployment (6 + 4) and for the control plane.
-    assert "needs 114 servers" in line and "holds at most 100" in line
+    # 3 control plane + 100 in pools + one surge per MachineDeployment (7 + 5 groups of at most 9) and for the control plane.
+    assert "needs 116 servers" in line and "holds at most 100" in line
 
 
 def test_network_capacity_boundary(data):
@@ -159,9 +159,9 @@ def test_network_capacity_boundary(data):
 
 
 def test_network_capacity_counts_each_spread_group(data):
-    # 90 servers fit without groups (1 + 90 + 2), but as 9 spread groups each may surge: 1 + 90 + 10.
+    # 90 servers fit without groups (1 + 90 + 2), but as 10 spread groups of 9 each may surge: 1 + 90 + 11.
     spec_mod.parse(_one_pool(data, 90, "none", replicas=1))
-    assert "needs 101 servers" in only(problems(_one_pool(data, 90, replicas=1)), "clusters[0].pools")
+    assert "needs 102 servers" in only(problems(_one_pool(data, 90, replicas=1)), "clusters[0].pools")
 
 
 def test_network_capacity_is_per_cluster(data):

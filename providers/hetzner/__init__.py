@@ -15,7 +15,18 @@ if TYPE_CHECKING:
 
 # Hetzner refuses an 11th server in a spread placement group.
 SPREAD_GROUP_LIMIT = 10
+# A rolling update creates a machine before it deletes one: CAPI's default
+# maxSurge of 1 for MachineDeployments and the KubeadmControlPlane
+# (kubernetes-sigs/cluster-api core/config/crd/bases/cluster.x-k8s.io_machinedeployments.yaml and
+# controlplane/kubeadm/config/crd/bases/controlplane.cluster.x-k8s.io_kubeadmcontrolplanes.yaml:
+# rollout.strategy.rollingUpdate.maxSurge "Defaults to 1").
+ROLLOUT_SURGE = 1
+# So a node group may hold 9 servers: with its surge machine it still fits.
+# maxSurge 0 / maxUnavailable 1 would allow 10, but every rollout would then
+# take a node away first, and a one-node pool would go down.
+GROUP_MAX = SPREAD_GROUP_LIMIT - ROLLOUT_SURGE
 CONTROL_PLANE_GROUP = "control-plane"
+# The control plane (at most 5 replicas) has its group to itself: 5 + 1 fits.
 
 
 def _share(total: int, parts: int, index: int) -> int:
@@ -40,8 +51,8 @@ class HetznerProvider:
         if pool.placement == "none":
             return [NodeGroup("", pool.min, pool.max, None)]
         # A pool that may grow past one spread group becomes several node
-        # groups of at most 10 servers, each in its own group.
-        parts = math.ceil(pool.max / SPREAD_GROUP_LIMIT)
+        # groups of at most GROUP_MAX servers, each in its own group.
+        parts = math.ceil(pool.max / GROUP_MAX)
         groups = []
         for i in range(parts):
             suffix = "" if i == 0 else f"-{i + 1}"
