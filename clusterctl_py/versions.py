@@ -10,8 +10,18 @@ CAPI = "v1.13.5"
 CAPH = "v1.1.8"
 CAAPH = "v0.6.4"
 CERT_MANAGER = "v1.21.1"
-# First release that understands v1beta2 `apiGroup` references.
-CLUSTER_AUTOSCALER = "v1.34.0"
+# cluster-autoscaler per workload-cluster minor: upstream releases one per
+# Kubernetes minor. Each is the newest patch tagged cluster-autoscaler-<x.y.z>
+# in kubernetes/autoscaler, and reads v1beta2 `apiGroup` references (added in
+# 1.32.3, 1.33.1 and 1.34.0: cluster-autoscaler/cloudprovider/clusterapi/
+# clusterapi_unstructured.go).
+CLUSTER_AUTOSCALER = {
+    (1, 32): "v1.32.7",
+    (1, 33): "v1.33.6",
+    (1, 34): "v1.34.5",
+    (1, 35): "v1.35.2",
+    (1, 36): "v1.36.1",
+}
 HCLOUD_CCM = "v1.35.0"
 HCLOUD_CSI = "v2.22.1"
 CILIUM = "1.19.6"

@@ -149,9 +149,30 @@ def test_autoscaler_discovers_only_its_cluster(shop):
     assert "--cloud-provider=clusterapi" in container["args"]
     assert "--clusterapi-cloud-config-authoritative" in container["args"]
     assert "--balance-similar-node-groups" in container["args"]
-    assert container["image"] == f"registry.k8s.io/autoscaling/cluster-autoscaler:{versions.CLUSTER_AUTOSCALER}"
-    minor = tuple(int(x) for x in versions.CLUSTER_AUTOSCALER.lstrip("v").split(".")[:2])
-    assert minor >= (1, 34)  # first release that reads v1beta2 apiGroup references
+
+
+# Upstream supports an autoscaler with the Kubernetes minor it was released
+# for; each patch here reads v1beta2 `apiGroup` references (from 1.32.3, 1.33.1
+# and 1.34.0) and is a tag cluster-autoscaler-<version> in kubernetes/autoscaler.
+@pytest.mark.parametrize(
+    "kubernetes, image",
+    [
+        ("v1.32.0", "registry.k8s.io/autoscaling/cluster-autoscaler:v1.32.7"),
+        ("v1.33.4", "registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.6"),
+        ("v1.34.2", "registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.5"),
+        ("v1.35.1", "registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.2"),
+        ("v1.36.0", "registry.k8s.io/autoscaling/cluster-autoscaler:v1.36.1"),
+    ],
+)
+def test_autoscaler_minor_follows_the_workload_cluster(shop, kubernetes, image):
+    cluster = shop.model_copy(update={"kubernetes_version": kubernetes})
+    container = _autoscaler(cluster)["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == image
+
+
+def test_every_supported_minor_has_an_autoscaler():
+    lo, hi = versions.KUBERNETES_MIN, versions.KUBERNETES_MAX
+    assert set(versions.CLUSTER_AUTOSCALER) == {(lo[0], m) for m in range(lo[1], hi[1] + 1)}
 
 
 def test_autoscaler_reads_the_workload_kubeconfig_secret(shop):
@@ -194,7 +215,11 @@ def test_autoscaler_rbac_covers_scaling_and_nothing_cluster_wide(shop):
     for resource in ("machinedeployments", "machinesets", "machines", "machinepools", "machinedeployments/scale"):
         for verb in ("get", "list", "watch"):
             assert _allows(rules, capi, resource, verb), (resource, verb)
-    assert _allows(rules, capi, "machinedeployments/scale", "update")
+    # cluster-autoscaler >= 1.33 resizes with a merge PATCH of /scale, 1.32 with an UPDATE
+    # (kubernetes/autoscaler cluster-autoscaler/cloudprovider/clusterapi/clusterapi_unstructured.go).
+    for resource in ("machinedeployments/scale", "machinepools/scale"):
+        assert _allows(rules, capi, resource, "patch"), resource
+        assert _allows(rules, capi, resource, "update"), resource
     assert _allows(rules, capi, "machines", "update")  # marks the machine to remove
     for verb in ("get", "list", "watch"):
         assert _allows(rules, "infrastructure.cluster.x-k8s.io", "hcloudmachinetemplates", verb)

@@ -94,7 +94,10 @@ def role(spec: PlatformSpec, cluster: ClusterSpec) -> Manifest:
         "metadata": meta,
         "rules": [
             {
-                # Node groups and their scale subresource; update to resize.
+                # Node groups and their scale subresource. 1.33+ resizes with a merge
+                # PATCH of /scale, 1.32 with an UPDATE (kubernetes/autoscaler
+                # cluster-autoscaler/cloudprovider/clusterapi/clusterapi_unstructured.go
+                # SetSize; upstream's examples/deployment.yaml gained patch likewise).
                 "apiGroups": [CAPI_GROUP],
                 "resources": [
                     "machinedeployments",
@@ -102,7 +105,7 @@ def role(spec: PlatformSpec, cluster: ClusterSpec) -> Manifest:
                     "machinepools",
                     "machinepools/scale",
                 ],
-                "verbs": ["get", "list", "watch", "update"],
+                "verbs": ["get", "list", "watch", "update", "patch"],
             },
             {
                 # Update marks the machine chosen for removal before scaling down.
@@ -136,12 +139,17 @@ def role_binding(cluster: ClusterSpec) -> Manifest:
     }
 
 
+def image(cluster: ClusterSpec) -> str:
+    """The autoscaler release made for the workload cluster's minor."""
+    return f"{IMAGE}:{versions.CLUSTER_AUTOSCALER[cluster.minor]}"
+
+
 def deployment(cluster: ClusterSpec) -> Manifest:
     selector = _component_labels(cluster)
     meta = _meta(cluster)
     container = {
         "name": "cluster-autoscaler",
-        "image": f"{IMAGE}:{versions.CLUSTER_AUTOSCALER}",
+        "image": image(cluster),
         "command": ["/cluster-autoscaler"],
         "args": args(cluster),
         "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
