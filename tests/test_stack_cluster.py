@@ -266,3 +266,52 @@ def test_values_reach_pulumi_as_yaml(shop):
     (ccm,) = [p for p in of_kind(shop, "HelmChartProxy") if p.inputs["spec"]["chartName"] == "hcloud-cloud-controller-manager"]
     values = yaml.safe_load(ccm.inputs["spec"]["valuesTemplate"])
     assert values["networking"]["clusterCIDR"] == "10.244.0.0/16"
+
+
+def _deps(r: Run, res: pm.Registered) -> set[str]:
+    return set(r.monitor.named(res.name).dependencies)
+
+
+def test_capi_objects_are_deleted_in_the_background_so_capi_can_drain(shop):
+    """Foreground deletion (pulumi-kubernetes' default) lets the garbage collector
+    delete a MachineDeployment's Machines and HCloudMachines at once, and CAPH
+    removes the servers before CAPI drains the nodes."""
+    capi_kinds = set()
+    for res in shop.mocks.resources:
+        if ".x-k8s.io/" in res.type.split(":")[1]:
+            capi_kinds.add(res.inputs["kind"])
+            assert res.inputs["metadata"]["annotations"]["pulumi.com/deletionPropagationPolicy"] == "background", res.name
+    assert {
+        "Cluster", "HetznerCluster", "KubeadmControlPlane", "MachineDeployment", "HCloudMachineTemplate",
+        "KubeadmConfigTemplate", "MachineHealthCheck", "HCloudRemediationTemplate", "HelmChartProxy",
+    } <= capi_kinds
+    # Pulumi waits for the MachineDeployment itself to go, which CAPI holds until its nodes are drained.
+    for md in of_kind(shop, "MachineDeployment"):
+        assert shop.monitor.named(md.name).custom_timeouts["delete"] == "60m"
+
+
+def test_generate_output_carries_no_pulumi_annotations():
+    # The annotations steer pulumi-kubernetes only; `generate` prints the pure render.
+    from clusterctl_py import spec as spec_mod
+    from clusterctl_py.render.cluster import render_cluster
+
+    spec = spec_mod.parse({"hetzner": {"location": "fsn1", "sshKeys": ["ops"]}, "clusters": CLUSTERS})
+    for obj in render_cluster(spec, spec.cluster("shop")):
+        assert not any(k.startswith("pulumi.com/") for k in obj["metadata"].get("annotations", {})), obj["kind"]
+
+
+def test_templates_exist_before_the_objects_that_name_them(shop):
+    urn = {(r.inputs["kind"], r.inputs["metadata"]["name"]): shop.monitor.named(r.name).urn
+           for r in shop.mocks.resources if ".x-k8s.io/" in r.type.split(":")[1]}
+    mds = of_kind(shop, "MachineDeployment")
+    assert len(mds) == 3
+    for md in mds:
+        spec = md.inputs["spec"]["template"]["spec"]
+        assert urn[("HCloudMachineTemplate", spec["infrastructureRef"]["name"])] in _deps(shop, md)
+        assert urn[("KubeadmConfigTemplate", spec["bootstrap"]["configRef"]["name"])] in _deps(shop, md)
+    (kcp,) = of_kind(shop, "KubeadmControlPlane")
+    template = kcp.inputs["spec"]["machineTemplate"]["spec"]["infrastructureRef"]["name"]
+    assert urn[("HCloudMachineTemplate", template)] in _deps(shop, kcp)
+    for mhc in of_kind(shop, "MachineHealthCheck"):
+        remediation = mhc.inputs["spec"]["remediation"]["templateRef"]
+        assert urn[(remediation["kind"], remediation["name"])] in _deps(shop, mhc)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -36,7 +36,16 @@ ChildOptions = Callable[..., pulumi.ResourceOptions]
 
 WAIT_FOR = "pulumi.com/waitFor"
 SKIP_AWAIT = "pulumi.com/skipAwait"
+# pulumi-kubernetes deletes with foreground propagation unless told otherwise
+# (pulumi/pulumi-kubernetes provider/pkg/metadata/overrides.go DeletionPropagation,
+# since 4.12.0): the garbage collector would then delete a MachineDeployment's
+# Machines and HCloudMachines at once, and CAPH would remove the servers before
+# CAPI drains their nodes. With background propagation Pulumi still waits for
+# the object itself, which CAPI's finalizers hold until its machines are gone.
+DELETION_PROPAGATION = "pulumi.com/deletionPropagationPolicy"
 CLUSTER_TIMEOUTS = pulumi.CustomTimeouts(create="60m", update="60m", delete="30m")
+# Deleting a pool drains each node (PodDisruptionBudgets may hold it) first.
+MACHINE_DEPLOYMENT_TIMEOUTS = pulumi.CustomTimeouts(delete="60m")
 
 
 @dataclass
@@ -55,6 +64,18 @@ def _annotate(obj: dict, extra: dict[str, str]) -> dict:
     meta = dict(obj["metadata"])
     meta["annotations"] = {**meta.get("annotations", {}), **extra}
     return {**obj, "metadata": meta}
+
+
+def _references(value: Any) -> Iterator[tuple[str, str]]:
+    """(kind, name) of every object reference inside a manifest's spec."""
+    if isinstance(value, dict):
+        if isinstance(value.get("kind"), str) and isinstance(value.get("name"), str):
+            yield value["kind"], value["name"]
+        for item in value.values():
+            yield from _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)
 
 
 def _custom_resource(resource_name: str, obj: dict, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
@@ -108,18 +129,26 @@ class WorkloadCluster(pulumi.ComponentResource):
         # by one (PULUMI_K8S_AWAIT_ALL) would deadlock, since CAPI reconciles
         # them only once the Cluster, created after them, exists.
         members: list[pulumi.Resource] = []
+        by_ref: dict[tuple[str, str], pulumi.Resource] = {}
         for obj in capi_objs:
-            obj = _annotate(obj, {SKIP_AWAIT: "true"})
+            obj = _annotate(obj, {SKIP_AWAIT: "true", DELETION_PROPAGATION: "background"})
             kind, obj_name = obj["kind"], obj["metadata"]["name"]
+            # Templates are referenced by name only (and get a new name when they
+            # change): the new one must exist before a MachineDeployment or the
+            # KubeadmControlPlane points at it, and the old one goes after.
+            referenced = [by_ref[r] for r in _references(obj.get("spec")) if r in by_ref]
             extra: dict[str, Any] = {}
             if kind == "MachineDeployment":
                 # Left unset in the manifest and owned by the autoscaler.
                 extra["ignore_changes"] = ["spec.replicas"]
-            members.append(
-                _custom_resource(f"{name}-{kind.lower()}-{obj_name}", obj, child(depends_on=in_namespace, **extra))
+                extra["custom_timeouts"] = MACHINE_DEPLOYMENT_TIMEOUTS
+            resource = _custom_resource(
+                f"{name}-{kind.lower()}-{obj_name}", obj, child(depends_on=[*in_namespace, *referenced], **extra)
             )
+            members.append(resource)
+            by_ref[(kind, obj_name)] = resource
 
-        cluster_obj = _annotate(cluster_obj, {WAIT_FOR: "condition=Available"})
+        cluster_obj = _annotate(cluster_obj, {WAIT_FOR: "condition=Available", DELETION_PROPAGATION: "background"})
         capi_cluster = _custom_resource(
             f"{name}-cluster-{cluster.name}",
             cluster_obj,
