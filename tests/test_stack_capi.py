@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import threading
+from dataclasses import dataclass, field
 
+import pulumi
 import pytest
 import yaml
 
@@ -94,7 +97,18 @@ def server(monkeypatch, tmp_path):
     httpd.shutdown()
 
 
-def run(base_url: str, **extra):
+@dataclass
+class ArgsMocks(pm.RecordingMocks):
+    """Also keeps each registration's MockResourceArgs: its provider and transforms."""
+
+    args: dict[str, pulumi.runtime.MockResourceArgs] = field(default_factory=dict)
+
+    def new_resource(self, args):
+        self.args[args.name] = args
+        return super().new_resource(args)
+
+
+def run(base_url: str, *, preview: bool = False, **extra):
     cfg = {
         "clusterctl:hetzner": {"sshKeys": ["ops"]},
         "clusterctl:management": {"name": "mgmt"},
@@ -103,8 +117,8 @@ def run(base_url: str, **extra):
         **extra,
     }
     pm.set_config(cfg)
-    mocks = pm.RecordingMocks(stack_outputs={MGMT_STACK: {"kubeconfig": KUBECONFIG}})
-    monitor, outputs = pm.run_recorded("capi", mocks)
+    mocks = ArgsMocks(stack_outputs={MGMT_STACK: {"kubeconfig": KUBECONFIG}})
+    monitor, outputs = pm.run_recorded("capi", mocks, preview=preview)
     return mocks, monitor, outputs
 
 
@@ -183,3 +197,124 @@ def test_management_stack_is_required(server):
     pm.set_config({"clusterctl:hetzner": {"sshKeys": ["ops"]}})
     with pytest.raises(SpecError, match="clusterctl:managementStack"):
         pm.run_recorded("capi", pm.RecordingMocks())
+
+
+def test_cert_manager_namespace_exists_before_the_chart(server):
+    # Chart v4 renders like `helm template`: no Namespace, and the chart has no template for one.
+    _, base = server
+    mocks, monitor, _ = run(base)
+    (ns,) = [r for r in mocks.of_type("kubernetes:core/v1:Namespace") if r.inputs["metadata"]["name"] == "cert-manager"]
+    chart = mocks.named("capi-cert-manager")
+    assert chart.inputs["namespace"] == "cert-manager"
+    assert monitor.named(ns.name).urn in monitor.named(chart.name).dependencies
+    # In the management cluster, inside the component, like the chart.
+    assert mocks.args[ns.name].provider == mocks.args[chart.name].provider
+    assert "capi-management" in mocks.args[ns.name].provider
+    assert monitor.named(ns.name).urn.split("::")[2].startswith("clusterctl-py:index:ClusterApi$")
+
+
+def _webhook_configuration(kind: str, annotations: dict | None) -> pulumi.ResourceTransformArgs:
+    """A cert-manager webhook configuration as Chart v4 hands it to a transform."""
+    metadata = {"name": "cert-manager-webhook", "labels": {"app.kubernetes.io/component": "webhook"}}
+    if annotations is not None:
+        metadata["annotations"] = annotations
+    props = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": kind,
+        "metadata": metadata,
+        "webhooks": [
+            {
+                "name": "webhook.cert-manager.io",
+                "clientConfig": {"service": {"name": "cert-manager-webhook", "namespace": "cert-manager", "path": f"/{kind[:6].lower()}"}},
+                "sideEffects": "None",
+                "admissionReviewVersions": ["v1"],
+            }
+        ],
+    }
+    return pulumi.ResourceTransformArgs(
+        custom=True,
+        type_=f"kubernetes:admissionregistration.k8s.io/v1:{kind}",
+        name=f"capi-cert-manager:{metadata['name']}",
+        props=props,
+        opts=pulumi.ResourceOptions(),
+    )
+
+
+def _apply(transforms, args: pulumi.ResourceTransformArgs):
+    """Run transforms in order, as the engine does for each child of the chart."""
+    changed = None
+    for transform in transforms:
+        result = transform(args)
+        if result is not None:
+            changed = result
+            args = pulumi.ResourceTransformArgs(args.custom, args.type_, args.name, result.props, result.opts)
+    return changed
+
+
+@pytest.mark.parametrize("kind", ["ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"])
+@pytest.mark.parametrize("annotations", [{"cert-manager.io/inject-ca-from-secret": "cert-manager/cert-manager-webhook-ca"}, None])
+def test_cert_manager_webhooks_are_awaited_until_their_ca_bundle_is_injected(server, kind, annotations):
+    """Chart v4 drops Helm hooks, so startupapicheck never runs: Pulumi itself waits
+    for the cainjector before anything depending on the chart calls the webhook."""
+    _, base = server
+    mocks, _, _ = run(base)
+    transforms = mocks.args["capi-cert-manager"].transforms
+    assert transforms, "the cert-manager Chart registers no transforms"
+    args = _webhook_configuration(kind, annotations)
+    result = _apply(transforms, args)
+    assert result is not None
+    meta = result.props["metadata"]
+    assert meta["annotations"]["pulumi.com/waitFor"] == "jsonpath={.webhooks[*].clientConfig.caBundle}"
+    # Everything else as the chart rendered it.
+    assert {k: v for k, v in meta["annotations"].items() if k != "pulumi.com/waitFor"} == (annotations or {})
+    assert {k: v for k, v in result.props.items() if k != "metadata"} == {
+        k: v for k, v in args.props.items() if k != "metadata"
+    }
+    assert meta["labels"] == args.props["metadata"]["labels"]
+
+
+def test_only_webhook_configurations_are_changed(server):
+    _, base = server
+    mocks, _, _ = run(base)
+    transforms = mocks.args["capi-cert-manager"].transforms
+    deployment = pulumi.ResourceTransformArgs(
+        custom=True,
+        type_="kubernetes:apps/v1:Deployment",
+        name="capi-cert-manager:cert-manager/cert-manager-webhook",
+        props={"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "cert-manager-webhook"}},
+        opts=pulumi.ResourceOptions(),
+    )
+    assert _apply(transforms, deployment) is None
+
+
+def test_provider_webhooks_wait_for_their_ca_too(server):
+    # Workload clusters call CAPI's and CAPH's webhooks right after this stack.
+    _, base = server
+    mocks, _, _ = run(base)
+    for label in ("cluster-api", "bootstrap-kubeadm", "control-plane-kubeadm", "infrastructure-hetzner", "addon-helm"):
+        result = _apply(mocks.args[f"capi-{label}"].transforms, _webhook_configuration("ValidatingWebhookConfiguration", {}))
+        assert result is not None, label
+        assert result.props["metadata"]["annotations"]["pulumi.com/waitFor"] == "jsonpath={.webhooks[*].clientConfig.caBundle}"
+
+
+def test_installed_is_unknown_until_the_install_exists(server):
+    # In a first preview nothing is installed: a cluster stack must not see `installed`.
+    _, base = server
+    _, _, outputs = run(base, preview=True)
+    assert outputs["installed"] == (None, False)
+
+
+def test_installed_depends_on_every_install_and_inventory_record(server):
+    from clusterctl_py.components.capi import ClusterApi, ClusterApiArgs
+
+    _, base = server
+    mocks = pm.RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="clusterctl-capi", stack="test", preview=False)
+    capi = ClusterApi("capi", ClusterApiArgs(kubeconfig=KUBECONFIG, components_base_url=base))
+    loop = asyncio.get_event_loop()
+    deps = loop.run_until_complete(capi.installed.resources())
+    names = {loop.run_until_complete(r.urn.future()).rsplit("::", 1)[1] for r in deps}
+    groups = {r.name for r in mocks.of_type("kubernetes:yaml/v2:ConfigGroup")}
+    assert len(groups) == 11  # inventory CRD, five providers, five inventory records
+    assert groups | {"capi-cert-manager"} <= names
+    assert loop.run_until_complete(capi.installed.future())["infrastructure-hetzner"] == versions.CAPH

@@ -10,9 +10,20 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from clusterctl_py import versions
+from clusterctl_py.components.workload import WAIT_FOR
 from clusterctl_py.fetch import fetch_text
 from clusterctl_py.render import capi_components as cc
 from clusterctl_py.render.yaml import dump_all
+
+CERT_MANAGER_NAMESPACE = "cert-manager"
+WEBHOOK_CONFIGURATIONS = frozenset(
+    f"kubernetes:admissionregistration.k8s.io/v1:{kind}"
+    for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
+)
+# Ready once cert-manager's cainjector has written the CA bundle
+# (pulumi/pulumi-kubernetes CHANGELOG 4.18.0 and its own cert-manager test,
+# tests/sdk/nodejs/testdata/await/cert-manager/index.ts).
+CA_BUNDLE_INJECTED = "jsonpath={.webhooks[*].clientConfig.caBundle}"
 
 
 @dataclass
@@ -26,6 +37,30 @@ class ClusterApiArgs:
     # Values for `${VAR}` in components files; unset ones take the file's defaults.
     variables: dict[str, str] = field(default_factory=dict)
     fetch: Callable[[str], str] = fetch_text
+
+
+def await_ca_bundle(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+    """Make Pulumi wait until a webhook configuration carries its CA bundle.
+
+    Chart v4 renders without hooks (pulumi/pulumi-kubernetes
+    provider/pkg/provider/helm/v4/chart.go sets DisableHooks), so cert-manager's
+    `startupapicheck` never runs; until the cainjector fills `caBundle` every
+    call to the webhook fails TLS, and the API server answers the provider's
+    Certificates and Issuers with a 500 Pulumi does not retry. `clusterctl
+    init` creates a throw-away Issuer + Certificate until one is accepted
+    (kubernetes-sigs/cluster-api cmd/clusterctl/client/cluster/cert_manager.go
+    waitForAPIReady), a retry loop a Pulumi resource cannot express; this
+    await can, and reaches the chart's own children because `transforms`
+    (unlike `transformations`) apply inside packaged components (Pulumi docs,
+    concepts/options/transformations).
+    """
+    if args.type_ not in WEBHOOK_CONFIGURATIONS:
+        return None
+    props = dict(args.props)
+    metadata = dict(props.get("metadata") or {})
+    metadata["annotations"] = {**(metadata.get("annotations") or {}), WAIT_FOR: CA_BUNDLE_INJECTED}
+    props["metadata"] = metadata
+    return pulumi.ResourceTransformResult(props=props, opts=args.opts)
 
 
 def provider_documents(provider: cc.CapiProvider, text: str, values: dict[str, str]) -> str:
@@ -56,14 +91,21 @@ class ClusterApi(pulumi.ComponentResource):
         def child(**kw) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, provider=self.provider, **kw)
 
+        # The chart has no Namespace template and Chart v4 creates none
+        # (cert-manager/cert-manager deploy/manifests/namespace.yaml is what
+        # the static install adds).
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-cert-manager-namespace", metadata={"name": CERT_MANAGER_NAMESPACE}, opts=child()
+        )
         cert_manager = k8s.helm.v4.Chart(
             f"{name}-cert-manager",
             chart="cert-manager",
             repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo="https://charts.jetstack.io"),
             version=versions.CERT_MANAGER,
-            namespace="cert-manager",
+            namespace=CERT_MANAGER_NAMESPACE,
             values={"crds": {"enabled": True}},
-            opts=child(),
+            # Depending on the chart waits for all its children, webhooks with their CA included.
+            opts=child(depends_on=[namespace], transforms=[await_ca_bundle]),
         )
         inventory_crd = k8s.yaml.v2.ConfigGroup(
             f"{name}-clusterctl-inventory-crd",
@@ -71,6 +113,7 @@ class ClusterApi(pulumi.ComponentResource):
             opts=child(),
         )
         self.resources: list[pulumi.Resource] = [cert_manager, inventory_crd]
+        inventories: list[k8s.yaml.v2.ConfigGroup] = []
         core = None
         for provider in cc.PROVIDERS:
             text = args.fetch(provider.components_url(args.components_base_url))
@@ -79,16 +122,27 @@ class ClusterApi(pulumi.ComponentResource):
             group = k8s.yaml.v2.ConfigGroup(
                 f"{name}-{provider.manifest_label}",
                 yaml=provider_documents(provider, text, args.variables),
-                opts=child(depends_on=after),
+                # The providers' own webhooks get their CA from cert-manager too;
+                # workload clusters call them right after this install.
+                opts=child(depends_on=after, transforms=[await_ca_bundle]),
             )
             if provider.type == "CoreProvider":
                 core = group
             # Provider keeps its fields at the top level, which CustomResource cannot carry.
-            k8s.yaml.v2.ConfigGroup(
-                f"{name}-inventory-{provider.manifest_label}",
-                objs=[cc.inventory(provider)],
-                opts=child(depends_on=[inventory_crd, group]),
+            inventories.append(
+                k8s.yaml.v2.ConfigGroup(
+                    f"{name}-inventory-{provider.manifest_label}",
+                    objs=[cc.inventory(provider)],
+                    opts=child(depends_on=[inventory_crd, group]),
+                )
             )
             self.resources.append(group)
-        self.installed = pulumi.Output.from_input({p.manifest_label: p.version for p in cc.PROVIDERS})
+        # Resolves only once every install and inventory record exists (a remote
+        # component's outputs wait for its children), and carries them as
+        # dependencies: a cluster stack that requires it never runs against a
+        # half-done or failed install.
+        installed = {p.manifest_label: p.version for p in cc.PROVIDERS}
+        self.installed = pulumi.Output.all(*(r.resources for r in [*self.resources, *inventories])).apply(
+            lambda _: installed
+        )
         self.register_outputs({"installed": self.installed})
