@@ -10,8 +10,13 @@ import pytest
 
 from clusterctl_py import spec as spec_mod
 from clusterctl_py.render import dump_all, render_cluster
-from clusterctl_py.render.autoscaler import CAPACITY, MAX_SIZE, MIN_SIZE
 from providers.hetzner import PROVIDER
+
+# Spelled as kubernetes/autoscaler documents them
+# (cluster-autoscaler/cloudprovider/clusterapi/README.md), never imported from our code.
+MIN_SIZE = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size"
+MAX_SIZE = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size"
+CAPACITY = "capacity.cluster-autoscaler.kubernetes.io/"
 from tests.conftest import REPO, platform_data
 
 CLUSTER_NAME = "cluster.x-k8s.io/cluster-name"
