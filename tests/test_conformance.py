@@ -9,9 +9,7 @@ import pytest
 from clusterctl_py import spec as spec_mod
 from clusterctl_py.render import render_cluster
 from tests.conftest import platform_data
-from tests.support.crds import CrdCatalog, require_reference
-
-PINNED = ("cluster-api/v1.13.5", "caph/v1.1.8", "caaph/v0.6.4")
+from tests.support.crds import PINNED, CrdCatalog, require_reference
 
 
 @pytest.fixture(scope="module")
