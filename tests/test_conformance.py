@@ -53,6 +53,11 @@ CONFIGS = {
         hetzner={"location": "ash", "sshKeys": ["ops", "ci"], "loadBalancerType": "lb21"},
         clusters=[_cluster("east", pools=[{"name": "general", "serverType": "cpx32", "min": 1, "max": 6}])],
     ),
+    # A cluster in another network zone than hetzner.location, several keys, a larger load balancer.
+    "zone-apart": platform_data(
+        hetzner={"location": "fsn1", "sshKeys": ["ops", "ci", "break-glass"], "loadBalancerType": "lb31"},
+        clusters=[_cluster("west", location="hil", pools=[{"name": "general", "serverType": "ccx23", "max": 3}])],
+    ),
     **{
         f"k8s-{minor}": platform_data(
             clusters=[_cluster(f"v{minor}", version=f"v1.{minor}.1", pools=[{"name": "w", "serverType": "cpx22", "max": 3}])]
