@@ -1,4 +1,11 @@
-"""Waiting for a Kubernetes API server, with TLS verified against its own CA."""
+"""Waiting for a Kubernetes API server, with TLS verified against its own CA.
+
+The probe authenticates with the client certificate: k3s runs kube-apiserver
+with anonymous auth off, so an anonymous /readyz is answered 401 however
+healthy the server is. A 401 never heals by waiting (the server does not
+accept the certificate we hold), so it ends the wait at once instead of
+after the timeout.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,15 @@ import os
 import ssl
 import tempfile
 
-from tenacity import RetryError, retry, retry_if_exception_type, stop_after_delay, wait_exponential
+from tenacity import RetryError, retry, retry_if_exception, stop_after_delay, wait_exponential
 
 
 class ApiNotReady(RuntimeError):
     pass
+
+
+class ApiUnauthorized(ApiNotReady):
+    """The API server answered but refused our credentials."""
 
 
 def _context(ca_pem: str, cert_pem: str | None, key_pem: str | None) -> ssl.SSLContext:
@@ -30,6 +41,10 @@ def _context(ca_pem: str, cert_pem: str | None, key_pem: str | None) -> ssl.SSLC
     return ctx
 
 
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, (OSError, ApiNotReady, http.client.HTTPException)) and not isinstance(exc, ApiUnauthorized)
+
+
 def wait_for_apiserver(
     host: str,
     port: int,
@@ -38,21 +53,21 @@ def wait_for_apiserver(
     client_key_pem: str | None = None,
     timeout: float = 900.0,
 ) -> None:
-    """Return once GET /readyz answers 200 over verified TLS; raise ApiNotReady after `timeout` seconds."""
+    """Return once GET /readyz answers 200 over verified TLS; raise ApiNotReady after `timeout` seconds
+    (ApiUnauthorized at once when the server refuses the client certificate)."""
     ctx = _context(ca_pem, client_cert_pem, client_key_pem)
     url = f"https://{host}:{port}/readyz"
 
-    @retry(
-        retry=retry_if_exception_type((OSError, ApiNotReady, http.client.HTTPException)),
-        stop=stop_after_delay(timeout),
-        wait=wait_exponential(multiplier=0.5, max=15),
-    )
+    @retry(retry=retry_if_exception(_transient), stop=stop_after_delay(timeout), wait=wait_exponential(multiplier=0.5, max=15))
     def probe() -> None:
         conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=10)
         try:
             conn.request("GET", "/readyz")
             response = conn.getresponse()
-            response.read()
+            response.read()  # never quoted: a body is the server's, not ours to print
+            if response.status == 401:
+                held = "the client certificate was not accepted" if client_cert_pem else "no client certificate was presented"
+                raise ApiUnauthorized(f"{url} answered HTTP 401 Unauthorized: {held}")
             if response.status != 200:
                 raise ApiNotReady(f"{url} answered HTTP {response.status}")
         finally:

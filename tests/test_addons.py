@@ -55,7 +55,7 @@ def shop(platform):
 
 @pytest.fixture(scope="module")
 def catalog():
-    return crd_catalog(["caaph/v0.6.4"])
+    return crd_catalog([f"caaph/{versions.CAAPH}"])
 
 
 def _proxies(platform, cluster) -> dict[str, dict]:

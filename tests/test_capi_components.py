@@ -7,7 +7,7 @@ import pytest
 from clusterctl_py import versions
 from clusterctl_py.components.capi import provider_documents
 from clusterctl_py.render import capi_components as cc
-from tests.support.crds import CrdCatalog, require_reference
+from tests.support.crds import CAPI_CRDS, CrdCatalog, require_reference
 
 
 def test_envsubst_forms():
@@ -50,8 +50,8 @@ def test_components_are_labelled_like_clusterctl_init():
 
 
 def test_inventory_validates_against_clusterctl_crd():
-    root = require_reference("cluster-api/v1.13.5/clusterctl")
-    catalog = CrdCatalog.load(root, ["cluster-api/v1.13.5/clusterctl"])
+    root = require_reference(f"{CAPI_CRDS}/clusterctl")
+    catalog = CrdCatalog.load(root, [f"{CAPI_CRDS}/clusterctl"])
     records = [cc.inventory(p) for p in cc.PROVIDERS]
     catalog.assert_valid(records)
     assert {(r["providerName"], r["type"]) for r in records} == {

@@ -9,9 +9,7 @@ import pytest
 from clusterctl_py import spec as spec_mod
 from clusterctl_py.render import render_cluster
 from tests.conftest import platform_data
-from tests.support.crds import CrdCatalog, require_reference
-
-PINNED = ("cluster-api/v1.13.5", "caph/v1.1.8", "caaph/v0.6.4")
+from tests.support.crds import PINNED, CrdCatalog, require_reference
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +52,11 @@ CONFIGS = {
     "us-east": platform_data(
         hetzner={"location": "ash", "sshKeys": ["ops", "ci"], "loadBalancerType": "lb21"},
         clusters=[_cluster("east", pools=[{"name": "general", "serverType": "cpx32", "min": 1, "max": 6}])],
+    ),
+    # A cluster in another network zone than hetzner.location, several keys, a larger load balancer.
+    "zone-apart": platform_data(
+        hetzner={"location": "fsn1", "sshKeys": ["ops", "ci", "break-glass"], "loadBalancerType": "lb31"},
+        clusters=[_cluster("west", location="hil", pools=[{"name": "general", "serverType": "ccx23", "max": 3}])],
     ),
     **{
         f"k8s-{minor}": platform_data(

@@ -10,14 +10,17 @@ from typing import Any
 import pytest
 import yaml
 
+from clusterctl_py import spec as spec_mod
+from clusterctl_py.render import render_cluster
+from tests.conftest import platform_data
 from tests.support import crds as crds_mod
-from tests.support.crds import CrdCatalog, require_reference
+from tests.support.crds import CAPH_CRDS, CAPI_CRDS, CERT_MANAGER_CRDS, PINNED, CrdCatalog, require_reference
 
-PINNED = ("cluster-api/v1.13.5", "caph/v1.1.8", "caaph/v0.6.4")
-# Every release folder the project pins (flux holds three distinct components).
+# Every release folder the project pins (flux holds three distinct components);
+# versions.py does not pin the platform components yet, so their folders are named here.
 ALL_PINNED = (
     *PINNED,
-    "cert-manager/v1.21.1",
+    CERT_MANAGER_CRDS,
     "knative-serving/v1.23.0",
     "knative-operator/v1.23.0",
     "cloudnative-pg/v1.30.0",
@@ -342,9 +345,11 @@ def test_catalogs_are_cached_and_order_insensitive():
 
 
 def test_two_releases_of_one_provider_conflict():
-    root = require_reference("cluster-api/v1.13.5", "cluster-api/v1.14.0")
-    with pytest.raises(ValueError, match=r"\.cluster\.x-k8s\.io is defined by both .*/v1\.13\.5/.* and .*/v1\.14\.0/"):
-        CrdCatalog.load(root, ["cluster-api/v1.13.5", "cluster-api/v1.14.0"])
+    # v1.14.0 is the next release, kept for upgrade work; it must differ from the pin.
+    assert CAPI_CRDS != "cluster-api/v1.14.0"
+    root = require_reference(CAPI_CRDS, "cluster-api/v1.14.0")
+    with pytest.raises(ValueError, match=rf"\.cluster\.x-k8s\.io is defined by both .*/{re.escape(CAPI_CRDS)}/.* and .*/v1\.14\.0/"):
+        CrdCatalog.load(root, [CAPI_CRDS, "cluster-api/v1.14.0"])
 
 
 def test_non_crd_documents_are_skipped():
@@ -410,11 +415,231 @@ def test_nullable_and_bare_objects(tmp_path: Path):
 
 
 def test_reference_dir_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
     monkeypatch.setenv(crds_mod.ENV, str(tmp_path))
     assert crds_mod.reference_dir() == tmp_path.resolve()
-    with pytest.raises(pytest.skip.Exception, match=r"caph/v1\.1\.8 not found; set CLUSTERCTL_PY_REFERENCE"):
-        require_reference("caph/v1.1.8")
+    with pytest.raises(pytest.skip.Exception, match=rf"{re.escape(CAPH_CRDS)} not found; set CLUSTERCTL_PY_REFERENCE"):
+        require_reference(CAPH_CRDS)
     monkeypatch.setenv(crds_mod.ENV, str(tmp_path / "missing"))
     assert crds_mod.reference_dir() is None
     with pytest.raises(pytest.skip.Exception, match=r"path .*missing not found; set CLUSTERCTL_PY_REFERENCE"):
         require_reference()
+
+
+@pytest.mark.parametrize("ci", ["true", "1"])
+def test_in_ci_a_missing_reference_fails_instead_of_skipping(tmp_path, monkeypatch, ci):
+    def outcome(*subdirs: str) -> tuple[type, str]:
+        # A skip must not escape: it would skip this test instead of failing it.
+        with pytest.raises((pytest.fail.Exception, pytest.skip.Exception)) as info:
+            require_reference(*subdirs)
+        return info.type, str(info.value)
+
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.setenv(crds_mod.ENV, str(tmp_path / "missing"))
+    kind, message = outcome()
+    assert kind is pytest.fail.Exception
+    assert re.fullmatch(r"upstream CRDs unavailable: path \S*missing not found; set CLUSTERCTL_PY_REFERENCE to the reference folder that contains crds/ \(CI is set, so this fails instead of skipping\)", message)
+    monkeypatch.setenv(crds_mod.ENV, str(tmp_path))
+    kind, message = outcome(CAPH_CRDS)
+    assert kind is pytest.fail.Exception and f"{CAPH_CRDS} not found; set CLUSTERCTL_PY_REFERENCE to a reference folder with crds/" in message
+    monkeypatch.setenv("CI", "false")
+    assert outcome(CAPH_CRDS)[0] is pytest.skip.Exception
+
+
+def test_pinned_folders_follow_versions_py():
+    from clusterctl_py import versions
+
+    assert PINNED == (f"cluster-api/{versions.CAPI}", f"caph/{versions.CAPH}", f"caaph/{versions.CAAPH}")
+    assert CERT_MANAGER_CRDS == f"cert-manager/{versions.CERT_MANAGER}"
+    # No test names a pinned provider folder itself (a bump in versions.py would leave it behind).
+    # test_stack_cluster.py belongs to the cluster-stack work of issue 6; it switches to PINNED there.
+    tests = Path(__file__).parent
+    sources = {f.name: f.read_text(encoding="utf-8") for f in sorted(tests.rglob("*.py")) if f.name != "test_stack_cluster.py"}
+    offenders = {folder: [name for name, text in sources.items() if folder in text] for folder in (*PINNED, CERT_MANAGER_CRDS)}
+    assert not any(offenders.values()), f"pinned folders hard-coded (use tests.support.crds): {offenders}"
+
+
+# --------------------------------------------------------------------------- CEL rules
+
+
+def _rendered(kind: str, index: int = 0) -> dict[str, Any]:
+    spec = spec_mod.parse(platform_data())
+    return copy.deepcopy([o for o in render_cluster(spec, spec.cluster("prod")) if o["kind"] == kind][index])
+
+
+def test_rendered_objects_reach_cel_rules_and_pass(catalog):
+    # The rules below are real: a rendered KubeadmControlPlane passes through the extraArgs rules.
+    kcp = _rendered("KubeadmControlPlane")
+    assert kcp["spec"]["kubeadmConfigSpec"]["clusterConfiguration"]["apiServer"]["extraArgs"]
+    assert catalog.validate(kcp) == []
+
+
+def test_duplicate_extra_args_break_the_cel_rule(catalog):
+    # cluster-api bootstrap/kubeadm/api/v1beta2: "extraArgs name must be unique".
+    kcp = _rendered("KubeadmControlPlane")
+    args = kcp["spec"]["kubeadmConfigSpec"]["clusterConfiguration"]["controllerManager"]["extraArgs"]
+    args.append({"name": args[0]["name"], "value": "other"})
+    assert catalog.validate(kcp) == [
+        "KubeadmControlPlane/prod-control-plane spec.kubeadmConfigSpec.clusterConfiguration.controllerManager.extraArgs: extraArgs name must be unique"
+    ]
+
+
+def test_duplicate_kubelet_extra_args_in_a_bootstrap_template(catalog):
+    template = _rendered("KubeadmConfigTemplate", 1)  # the arm pool: cloud-provider and node-labels
+    registration = template["spec"]["template"]["spec"]["joinConfiguration"]["nodeRegistration"]
+    registration["kubeletExtraArgs"].append({"name": "node-labels", "value": "tier=web"})
+    name = template["metadata"]["name"]
+    assert catalog.validate(template) == [
+        f"KubeadmConfigTemplate/{name} spec.template.spec.joinConfiguration.nodeRegistration.kubeletExtraArgs: kubeletExtraArgs name must be unique"
+    ]
+
+
+def test_machine_health_check_may_not_watch_capi_owned_conditions(catalog):
+    mhc = _rendered("MachineHealthCheck")
+    mhc["spec"]["checks"]["unhealthyMachineConditions"] = [
+        {"type": "Ready", "status": "False", "timeoutSeconds": 300},
+        {"type": "EtcdMemberHealthy", "status": "False", "timeoutSeconds": 300},
+    ]
+    assert catalog.validate(mhc) == [
+        "MachineHealthCheck/prod-control-plane-unhealthy spec.checks.unhealthyMachineConditions[0].type: "
+        "type must not be one of: Ready, Available, HealthCheckSucceeded, OwnerRemediated, ExternallyRemediated"
+    ]
+
+
+@pytest.mark.parametrize(
+    "cooldown, problem",
+    [
+        ("-5m", "cooldown must be non-negative"),
+        # Not a duration: CEL's duration() fails, which the apiserver reports as an evaluation error.
+        ("soon", "evaluating rule: cooldown must be non-negative"),
+    ],
+)
+def test_hcloud_remediation_cooldown_rule(catalog, cooldown, problem):
+    template = _rendered("HCloudRemediationTemplate")
+    template["spec"]["template"]["spec"]["strategy"]["cooldown"] = cooldown
+    (line,) = catalog.validate(template)
+    assert line.startswith("HCloudRemediationTemplate/prod-control-plane-remediation spec.template.spec.strategy.cooldown: ")
+    assert line.endswith(problem)
+    template["spec"]["template"]["spec"]["strategy"]["cooldown"] = "0s"
+    assert catalog.validate(template) == []
+
+
+def test_disk_setup_partitions_rules(catalog):
+    kcp = _rendered("KubeadmControlPlane")
+    kcp["spec"]["kubeadmConfigSpec"]["diskSetup"] = {
+        "partitions": [
+            {"device": "/dev/sdb"},
+            {"device": "/dev/sdc", "diskLayout": [{"percentage": 100, "partitionType": "ext4"}]},
+            {"device": "/dev/sdd", "diskLayout": [{"percentage": 100, "partitionType": "LinuxSwap"}]},
+        ]
+    }
+    path = "KubeadmControlPlane/prod-control-plane spec.kubeadmConfigSpec.diskSetup.partitions"
+    assert catalog.validate(kcp) == [
+        f"{path}[0]: exactly one of the fields in [layout diskLayout] must be set",
+        f"{path}[1].diskLayout[0].partitionType: partitionType must be one of Linux, LinuxSwap, LinuxRAID, LVM, Fat32, NTFS, LinuxExtended or a full GPT partition GUID",
+    ]
+
+
+def test_schema_errors_block_cel_rules(catalog):
+    # As in the apiserver: a wrongly typed object is not run through CEL, and is reported once.
+    kcp = _rendered("KubeadmControlPlane")
+    kcp["spec"]["replicas"] = "three"
+    args = kcp["spec"]["kubeadmConfigSpec"]["clusterConfiguration"]["apiServer"]["extraArgs"]
+    args.append({"name": args[0]["name"], "value": "other"})
+    assert catalog.validate(kcp) == ["KubeadmControlPlane/prod-control-plane spec.replicas: expected integer, got string 'three'"]
+    kcp["spec"]["replicas"] = 3
+    assert catalog.validate(kcp) == [
+        "KubeadmControlPlane/prod-control-plane spec.kubeadmConfigSpec.clusterConfiguration.apiServer.extraArgs: extraArgs name must be unique"
+    ]
+
+
+def test_every_pinned_cel_rule_is_evaluated_or_is_a_transition_rule():
+    root = require_reference(*ALL_PINNED)
+    rules = CrdCatalog.load(root, ALL_PINNED).cel_rules()
+    assert rules and all(r.rule and r.path is not None for r in rules)
+    skipped = {(r.kind, r.path, r.rule): r.skipped for r in rules if r.skipped}
+    # Any other reason (a Kubernetes CEL library, a rule that does not compile) needs a decision: say it here.
+    assert all(why.startswith("transition rule (uses oldSelf)") for why in skipped.values()), skipped
+    assert all("oldSelf" in rule for _, _, rule in skipped)
+    assert not [r for r in rules if "oldSelf" in r.rule and not r.skipped]
+
+
+def _widget_catalog(tmp_path: Path, spec_schema: dict[str, Any], root_rules: list[dict[str, str]] = ()) -> CrdCatalog:
+    schema = {"type": "object", "properties": {"spec": spec_schema}}
+    if root_rules:
+        schema["x-kubernetes-validations"] = list(root_rules)
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "names": {"kind": "Widget", "plural": "widgets"},
+            "scope": "Namespaced",
+            "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}}],
+        },
+    }
+    (tmp_path / "example").mkdir()
+    (tmp_path / "example" / "crd.yaml").write_text(yaml.safe_dump(crd))
+    return CrdCatalog.load(tmp_path, ["example"])
+
+
+def _widget(name: str = "w", **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": name, "labels": {"a": "b"}}, "spec": spec}
+
+
+def test_cel_semantics_of_the_apiserver(tmp_path):
+    catalog = _widget_catalog(
+        tmp_path,
+        {
+            "type": "object",
+            "properties": {
+                "mode": {"type": "string", "default": "safe"},
+                "size": {"type": "integer", "nullable": True, "x-kubernetes-validations": [{"rule": "self > 0"}]},
+                "owner": {"type": "string", "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "owner is immutable"}]},
+                "tags": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string", "x-kubernetes-validations": [{"rule": "self.size() <= 3", "messageExpression": "'tag ' + self + ' is too long'"}]},
+                },
+            },
+            "x-kubernetes-validations": [
+                {"rule": "self.mode == 'safe' || has(self.size)", "message": "size is required unless mode is safe"},
+                {"rule": "self.missing == 1", "message": "reads an absent field"},
+            ],
+        },
+        root_rules=[{"rule": "self.metadata.name.startsWith('w') && !has(self.metadata.labels)", "message": "name must start with w"}],
+    )
+    # Defaults are filled in before the rules run; a transition rule is not run on create; a
+    # null value is not validated; the root sees metadata.name but not labels.
+    assert catalog.validate(_widget(owner="me", size=None, missing=1)) == ["Widget/w spec.missing: unknown field"]
+    problems = catalog.validate(_widget("x", mode="fast", size=0, owner="me", tags={"a": "abc", "b": "abcd"}))
+    assert problems == [
+        "Widget/x: name must start with w",
+        "Widget/x spec: no such key: missing evaluating rule: reads an absent field",
+        "Widget/x spec.size: failed rule: self > 0",
+        "Widget/x spec.tags.b: tag abcd is too long",
+    ]
+    # mode defaults to "safe", so size may be left out; set to anything else, it may not.
+    assert catalog.validate(_widget()) == ["Widget/w spec: no such key: missing evaluating rule: reads an absent field"]
+    assert catalog.validate(_widget(mode="fast")) == [
+        "Widget/w spec: size is required unless mode is safe",
+        "Widget/w spec: no such key: missing evaluating rule: reads an absent field",
+    ]
+    whys = {r.rule: r.skipped for r in catalog.cel_rules()}
+    assert whys["self == oldSelf"].startswith("transition rule (uses oldSelf)")
+    assert [r.path for r in catalog.cel_rules()] == ["", "spec", "spec", "spec.owner", "spec.size", "spec.tags{*}"]
+
+
+@pytest.mark.parametrize(
+    "rule, why",
+    [
+        ("self.isSorted()", "calls isSorted: Kubernetes CEL libraries, not standard CEL"),
+        ("quantity(self).isGreaterThan(quantity('1Gi'))", "calls isGreaterThan, quantity: Kubernetes CEL libraries, not standard CEL"),
+        ("self.?x.orValue(1) == 1", "does not compile with common-expression-language: "),
+    ],
+)
+def test_rules_that_cannot_be_evaluated_are_never_taken_as_passed(tmp_path, rule, why):
+    catalog = _widget_catalog(tmp_path, {"type": "object", "x-kubernetes-preserve-unknown-fields": True, "x-kubernetes-validations": [{"rule": rule}]})
+    (listed,) = catalog.cel_rules()
+    assert listed.skipped.startswith(why) and listed.on_create
+    assert catalog.validate(_widget(x=1)) == [f"Widget/w spec: CEL rule not evaluated offline ({listed.skipped}): {rule}"]

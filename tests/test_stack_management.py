@@ -27,10 +27,10 @@ def outputs_for(args):
     return {}
 
 
-def run(management: dict | None = None):
+def run(management: dict | None = None, hetzner: dict | None = None):
     pm.set_config(
         {
-            "clusterctl:hetzner": {"location": "fsn1", "sshKeys": ["ops"]},
+            "clusterctl:hetzner": hetzner or {"location": "fsn1", "sshKeys": ["ops"]},
             "clusterctl:management": {"name": "mgmt", **(management or {})},
             "hcloud:token": "h" * 64,
         },
@@ -57,6 +57,32 @@ def test_firewall_opens_only_what_is_configured():
     (fw,) = mocks.of_type("hcloud:index/firewall:Firewall")
     rules = sorted((r["port"], tuple(r["sourceIps"]), r["direction"], r["protocol"]) for r in fw.inputs["rules"])
     assert rules == [("22", ("192.0.2.0/24",), "in", "tcp"), ("6443", ("203.0.113.7/32",), "in", "tcp")]
+
+
+def test_a_custom_api_port_is_the_port_the_firewall_opens_and_everything_dials():
+    mocks, _, outputs = run({"servers": 3, "apiPort": 16443, "apiAllowedCidrs": ["203.0.113.7/32"]})
+    (fw,) = mocks.of_type("hcloud:index/firewall:Firewall")
+    # Hetzner firewall rule ports are strings; 6443 stays closed.
+    assert [(r["direction"], r["protocol"], r["port"], r["sourceIps"]) for r in fw.inputs["rules"]] == [
+        ("in", "tcp", "16443", ["203.0.113.7/32"])
+    ]
+    kubeconfig, _ = outputs["kubeconfig"]
+    assert yaml.safe_load(kubeconfig)["clusters"][0]["cluster"]["server"] == "https://198.51.100.10:16443"
+    assert outputs["apiEndpoint"][0] == "https://198.51.100.10:16443"
+    for i in range(3):
+        doc = yaml.safe_load(user_data(mocks, i))
+        config = yaml.safe_load(next(f["content"] for f in doc["write_files"] if f["path"] == "/etc/rancher/k3s/config.yaml"))
+        assert config["https-listen-port"] == 16443  # k3s's own key for the supervisor/API port
+        if i:
+            assert config["server"] == "https://10.0.0.2:16443"
+
+
+def test_every_ssh_key_reaches_every_server_in_another_location():
+    mocks, _, _ = run({"servers": 3, "location": "hel1"}, hetzner={"location": "fsn1", "sshKeys": ["ops", "ci", "break-glass"]})
+    servers = mocks.of_type("hcloud:index/server:Server")
+    assert [(s.inputs["sshKeys"], s.inputs["location"]) for s in servers] == [(["ops", "ci", "break-glass"], "hel1")] * 3
+    (ip0, *_) = mocks.of_type("hcloud:index/primaryIp:PrimaryIp")
+    assert ip0.inputs["location"] == "hel1"
 
 
 def test_single_server_kubeconfig_is_secret_and_trusts_the_cluster_ca():
@@ -119,8 +145,9 @@ def test_bad_config_fails_preview_with_the_spec_message():
 
 def test_update_waits_for_the_api_over_verified_tls(tmp_path):
     # A real `pulumi up` (not a preview): the kubeconfig resolves only after the
-    # API answers /readyz over TLS that verifies against the cluster CA we made.
-    from tests.support.pki import make_pki, serve_readyz
+    # API answers /readyz over TLS that verifies against the cluster CA we made,
+    # to the admin certificate (k3s answers an anonymous /readyz 401).
+    from tests.support.pki import Request, make_pki, serve_readyz
 
     pki = make_pki(tmp_path)
     httpd = serve_readyz(pki, [503, 200])
@@ -147,6 +174,6 @@ def test_update_waits_for_the_api_over_verified_tls(tmp_path):
         _, outputs = pm.run_recorded("management", pm.RecordingMocks(outputs_for=real_tls), preview=False)
     finally:
         httpd.shutdown()
-    assert httpd.requests == ["/readyz", "/readyz"]
+    assert httpd.requests == [Request("/readyz", "admin", 503), Request("/readyz", "admin", 200)]
     kubeconfig, secret = outputs["kubeconfig"]
     assert secret and f"https://127.0.0.1:{httpd.server_address[1]}" in kubeconfig

@@ -23,15 +23,40 @@ namespace syntax, label and annotation keys and values, known keys only). v1
 Namespace, Secret and ConfigMap have small built-in schemas; any other
 (apiVersion, kind) is an error, so nothing passes unvalidated.
 
-Not checked: CEL rules (`x-kubernetes-validations`) are NOT evaluated
-(cel-python is not a dependency), nor admission webhooks (e.g. CAPI's
-immutability and cross-field checks), nor labels in nested template metadata.
+CEL rules (`x-kubernetes-validations`) run as the apiserver runs them on
+create, with `common-expression-language` (cel-rust): on the object with the
+schema's defaults filled in, only once it passes the schema (schema errors
+block them), on every present non-null value, with `self` (at the object's
+root `self.metadata` holds name and generateName only). A false rule reports
+its `message` (or `messageExpression`, or "failed rule: <rule>"); an error
+reports "<error> evaluating rule: <message or rule>". Not every rule can run:
+
+* transition rules (they read `oldSelf`) apply to updates only, so they are
+  skipped here, as the apiserver skips them on create;
+* rules that call the Kubernetes CEL libraries (lists, regex, url, quantity,
+  ip/cidr, format, semver, cel-go's strings/sets/optionals) or need
+  `optionalOldSelf` cannot be evaluated; an object that reaches one gets a
+  "CEL rule not evaluated offline" problem, so it is never taken as valid.
+
+`CrdCatalog.cel_rules()` lists every rule with the reason it is skipped.
+String formats are not converted (the apiserver gives `date-time` fields to
+CEL as timestamps, `duration` as durations, `byte` as bytes): no pinned rule
+reads such a field; one that compares them as those types gets a "no such
+overload" evaluation error here.
+
+Not checked: admission webhooks (e.g. CAPI's immutability and cross-field
+checks), nor labels in nested template metadata.
+
+Pinned folders (`PINNED`, `CAPI_CRDS`, ...) follow `clusterctl_py.versions`.
+Without the reference folder the tests that need it skip, except in CI
+(`CI=true`), where they fail.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import json
 import os
 import re
@@ -40,17 +65,29 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 
+import cel
 import pytest
 import yaml
 from jsonschema import Draft4Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
+from clusterctl_py import versions
+
 ENV = "CLUSTERCTL_PY_REFERENCE"
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_REFERENCE = REPO.parent / "shared" / "reference"
+
+# CRD folders (under reference/crds/) of the releases clusterctl_py pins: a
+# version bump in versions.py moves the conformance tests with it.
+CAPI_CRDS = f"cluster-api/{versions.CAPI}"
+CAPH_CRDS = f"caph/{versions.CAPH}"
+CAAPH_CRDS = f"caaph/{versions.CAAPH}"
+CERT_MANAGER_CRDS = f"cert-manager/{versions.CERT_MANAGER}"
+PINNED = (CAPI_CRDS, CAPH_CRDS, CAAPH_CRDS)
+"""What the cluster stack applies: Cluster API, CAPH and CAAPH objects."""
 
 FieldPath = tuple[str | int, ...]
 Problem = tuple[FieldPath, str]
@@ -68,16 +105,27 @@ def reference_dir() -> Path | None:
     return path.resolve() if path.is_dir() else None
 
 
+def in_ci() -> bool:
+    """CI sets CI=true; there a missing reference is a broken checkout, not an optional extra."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def _unavailable(message: str) -> NoReturn:
+    if in_ci():
+        pytest.fail(f"{message} (CI is set, so this fails instead of skipping)", pytrace=False)
+    pytest.skip(message)
+
+
 def require_reference(*subdirs: str) -> Path:
-    """`reference_dir()`, or skip the calling test when it (or `crds/<subdir>`) is missing."""
+    """`reference_dir()`; when it (or `crds/<subdir>`) is missing, skip the calling test, or fail it in CI."""
     root = reference_dir()
     if root is None:
         where = os.environ.get(ENV) or DEFAULT_REFERENCE
-        pytest.skip(f"upstream CRDs unavailable: path {where} not found; set {ENV} to the reference folder that contains crds/")
+        _unavailable(f"upstream CRDs unavailable: path {where} not found; set {ENV} to the reference folder that contains crds/")
     crds = _crds_root(root)
     for sub in subdirs:
         if not (crds / sub).is_dir():
-            pytest.skip(f"upstream CRDs unavailable: path {crds / sub} not found; set {ENV} to a reference folder with crds/{sub}")
+            _unavailable(f"upstream CRDs unavailable: path {crds / sub} not found; set {ENV} to a reference folder with crds/{sub}")
     return root
 
 
@@ -450,6 +498,175 @@ def _render_path(path: FieldPath) -> str:
     return out
 
 
+# --------------------------------------------------------------------------- CEL rules (x-kubernetes-validations)
+
+# What common-expression-language (cel-rust) implements natively besides the
+# operators: standard CEL. The apiserver adds Kubernetes libraries (lists,
+# regex, url, quantity, ip/cidr, format, semver, cel-go's strings/sets/
+# optional extensions); a rule calling any of them is not evaluated here.
+_STANDARD_CEL = frozenset(
+    {"size", "matches", "contains", "startsWith", "endsWith", "int", "uint", "double", "string", "bytes",
+     "timestamp", "duration", "type", "dyn", "getFullYear", "getMonth", "getDate", "getDayOfMonth",
+     "getDayOfWeek", "getDayOfYear", "getHours", "getMinutes", "getSeconds", "getMilliseconds"}
+)  # fmt: skip
+_TRANSITION = "transition rule (uses oldSelf): the apiserver evaluates it on updates only"
+
+
+def _is_operator(function: str) -> bool:
+    # cel-rust names operators `_+_`, `!_`, `-_`, `@in`, `@not_strictly_false`; macros expand into these.
+    return function.startswith(("_", "@", "!", "-"))
+
+
+@dataclass(frozen=True)
+class CelRule:
+    """One `x-kubernetes-validations` entry of a served CRD version, and whether it is evaluated here."""
+
+    kind: str
+    api_version: str
+    path: str  # schema path of the node that holds the rule; `[*]` list items, `{*}` map values; "" the object
+    rule: str
+    message: str  # the CRD's message, "" if it gives none
+    skipped: str | None  # why it is not evaluated on create; None when it is
+
+    @property
+    def on_create(self) -> bool:
+        """False for transition rules: the apiserver has no old object on create and does not run them."""
+        return self.skipped != _TRANSITION
+
+    @property
+    def reported(self) -> str:
+        """The apiserver's message for a false rule (ruleMessageOrDefault in apiextensions-apiserver's cel/validation.go)."""
+        return self.message or f"failed rule: {self.rule}"
+
+    @property
+    def error_string(self) -> str:
+        """How the apiserver names the rule in an evaluation error (ruleErrorString)."""
+        return self.message or self.rule
+
+
+def _compile(entry: Mapping[str, Any]) -> tuple[Any, str | None]:
+    """(program, None) or (None, why it is skipped)."""
+    if entry.get("optionalOldSelf"):
+        return None, "optionalOldSelf rule: needs CEL optionals, which common-expression-language does not evaluate"
+    try:
+        program = cel.compile(entry["rule"])
+    except (ValueError, RuntimeError) as exc:
+        return None, f"does not compile with common-expression-language: {str(exc).splitlines()[0]}"
+    if "oldSelf" in program.variables():
+        return None, _TRANSITION
+    extensions = sorted(f for f in program.functions() if not _is_operator(f) and f not in _STANDARD_CEL)
+    if extensions:
+        return None, f"calls {', '.join(extensions)}: Kubernetes CEL libraries, not standard CEL"
+    return program, None
+
+
+@dataclass
+class _CelNode:
+    """The CEL rules of one schema node and of the nodes below it that have any (a pruned copy of the schema)."""
+
+    rules: list[tuple[CelRule, Any, Any]]  # (rule, program or None, messageExpression program or None)
+    properties: dict[str, _CelNode]
+    items: _CelNode | None
+    values: _CelNode | None  # additionalProperties
+    resource_root: bool  # the object itself or an embedded resource: `self.metadata` holds name and generateName only
+
+
+def _cel_tree(schema: Mapping[str, Any], kind: str, api: str, path: str = "", root: bool = True) -> _CelNode | None:
+    rules = []
+    for entry in schema.get("x-kubernetes-validations") or []:
+        program, skipped = _compile(entry)
+        message = None
+        if program is not None and entry.get("messageExpression"):
+            message, _ = _compile({"rule": entry["messageExpression"]})
+        rule = CelRule(kind, api, path, entry["rule"].strip(), (entry.get("message") or "").strip(), skipped)
+        rules.append((rule, program, message))
+    props = {}
+    for name, sub in (schema.get("properties") or {}).items():
+        if (node := _cel_tree(sub, kind, api, f"{path}.{name}" if path else name, bool(sub.get("x-kubernetes-embedded-resource")))) is not None:
+            props[name] = node
+    items = schema.get("items")
+    items_node = _cel_tree(items, kind, api, f"{path}[*]", bool(items.get("x-kubernetes-embedded-resource"))) if isinstance(items, Mapping) else None
+    extra = schema.get("additionalProperties")
+    values_node = _cel_tree(extra, kind, api, f"{path}{{*}}", bool(extra.get("x-kubernetes-embedded-resource"))) if isinstance(extra, Mapping) else None
+    if not (rules or props or items_node or values_node):
+        return None
+    return _CelNode(rules, props, items_node, values_node, root)
+
+
+def _walk_rules(node: _CelNode | None) -> Iterator[CelRule]:
+    if node is None:
+        return
+    yield from (rule for rule, _, _ in node.rules)
+    for child in (*node.properties.values(), node.items, node.values):
+        yield from _walk_rules(child)
+
+
+def _defaulted(value: Any, schema: Mapping[str, Any]) -> Any:
+    """A copy of `value` with the schema's defaults filled in, as the apiserver does before it validates."""
+    if isinstance(value, Mapping):
+        props = schema.get("properties") or {}
+        out = dict(value)
+        for name, sub in props.items():
+            if name not in out and "default" in sub:
+                out[name] = copy.deepcopy(sub["default"])
+        extra = schema.get("additionalProperties")
+        for name in out:
+            sub = props.get(name) or (extra if isinstance(extra, Mapping) else None)
+            if sub is not None:
+                out[name] = _defaulted(out[name], sub)
+        return out
+    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        return [_defaulted(item, schema["items"]) for item in value]
+    return value
+
+
+def _cel_error(exc: Exception) -> str:
+    if isinstance(exc, KeyError):  # cel-rust reports a missing field as a Python KeyError
+        return f"no such key: {exc.args[0] if exc.args else exc}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _cel_problems(node: _CelNode, value: Any, path: FieldPath) -> Iterator[Problem]:
+    """Every rule on every present, non-null value, like the apiserver's CEL validator on create."""
+    if value is None:
+        return  # the apiserver validates non-null values only
+    self_value = value
+    if node.resource_root and isinstance(value, Mapping) and isinstance(value.get("metadata"), Mapping):
+        self_value = {**value, "metadata": {k: v for k, v in value["metadata"].items() if k in ("name", "generateName")}}
+    for rule, program, message in node.rules:
+        if not rule.on_create:
+            continue
+        if program is None:  # never counted as passed: the object is not known to be valid
+            yield path, f"CEL rule not evaluated offline ({rule.skipped}): {rule.rule}"
+            continue
+        try:
+            result = program.execute({"self": self_value})
+        except Exception as exc:  # noqa: BLE001 - any evaluation error is the apiserver's "evaluating rule" error
+            yield path, f"{_cel_error(exc)} evaluating rule: {rule.error_string}"
+            continue
+        if result is not True:
+            yield path, _message_expression(message, self_value) or rule.reported
+    if isinstance(value, Mapping):
+        for key, sub in value.items():
+            child = node.properties.get(key) or node.values
+            if child is not None:
+                yield from _cel_problems(child, sub, path + (key,))
+    elif isinstance(value, list) and node.items is not None:
+        for i, item in enumerate(value):
+            yield from _cel_problems(node.items, item, path + (i,))
+
+
+def _message_expression(program: Any, self_value: Any) -> str | None:
+    """The evaluated messageExpression; None (use the rule's message) when it fails, as the apiserver falls back."""
+    if program is None:
+        return None
+    try:
+        text = program.execute({"self": self_value})
+    except Exception:  # noqa: BLE001
+        return None
+    return text.strip() if isinstance(text, str) and text.strip() and "\n" not in text.strip() else None
+
+
 # --------------------------------------------------------------------------- CRDs and the catalog
 
 
@@ -483,6 +700,12 @@ def _crd_validator(crd: _Crd, version: str) -> Validator:
 
 
 @lru_cache(maxsize=None)
+def _crd_cel(crd: _Crd, version: str) -> _CelNode | None:
+    """The version's CEL rules, compiled once; None when it has none."""
+    return _cel_tree(crd.served[version]["schema"]["openAPIV3Schema"], crd.kind, f"{crd.group}/{version}")
+
+
+@lru_cache(maxsize=None)
 def _load(crds_root: Path, subdirs: tuple[str, ...]) -> CrdCatalog:
     files: dict[Path, None] = {}
     for sub in subdirs:
@@ -510,6 +733,10 @@ class CrdCatalog:
             {p: e.get("deprecationWarning") or f"{p[0]} {p[1]} is deprecated" for p, e in pairs.items() if e.get("deprecated")}
         )
         """Served but deprecated (apiVersion, kind) -> the CRD's warning; they validate, but apply warns."""
+
+    def cel_rules(self) -> list[CelRule]:
+        """Every `x-kubernetes-validations` rule of every served version, with why it is skipped where it is."""
+        return [rule for crd in self._crds.values() for version in sorted(crd.served) for rule in _walk_rules(_crd_cel(crd, version))]
 
     @classmethod
     def load(cls, root: Path | str, subdirs: Iterable[str]) -> CrdCatalog:
@@ -539,6 +766,10 @@ class CrdCatalog:
         crd = self._crds.get((group, kind))
         if crd is not None and version in crd.served:
             problems += _schema_problems(_crd_validator(crd, version), body)
+            # The apiserver runs CEL rules on a defaulted object that passed the schema; schema errors block them.
+            if not problems and (rules := _crd_cel(crd, version)) is not None:
+                schema = crd.served[version]["schema"]["openAPIV3Schema"]
+                problems += _cel_problems(rules, _defaulted(obj, schema), ())
         elif crd is not None:
             served = ", ".join(sorted(crd.served)) or "none"
             problems.append(((), f"apiVersion {api} is not served by the {kind} CRD in {crd.source} (served: {served})"))
