@@ -358,17 +358,12 @@ def test_reformatting_the_yaml_renames_nothing(data, flow, indent):
     assert references(render_cluster(first, first.cluster("shop"))) == references(render_cluster(second, second.cluster("shop")))
 
 
-# --------------------------------------------------------------------------- SSH keys: a design question
+# --------------------------------------------------------------------------- SSH keys and taint order
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "design question (issue 6): hetzner.sshKeys is rendered into HetznerCluster.spec.sshKeys.hcloud only. CAPH v1.1.8 "
-        "(pkg/services/hcloud/server/server.go getSSHKeys) reads HCloudMachine spec.sshKeys and falls back to the "
-        "HetznerCluster's when it is empty, at server creation: a key change reaches new servers only, never rolls old ones."
-    ),
-)
+# CAPH v1.1.8 (pkg/services/hcloud/server/server.go getSSHKeys) takes the HCloudMachine's sshKeys and falls
+# back to the HetznerCluster's only when they are empty, at server creation: keys must be in the template
+# for a rotation to reach the running machines.
 def test_changing_ssh_keys_renames_the_machine_templates():
     data = {
         "hetzner": {"sshKeys": ["ops", "alice"]},
@@ -380,13 +375,6 @@ def test_changing_ssh_keys_renames_the_machine_templates():
     assert changed(before, after) == {k for k in before if k[2] == HCLOUD}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "render keeps the taints in the order the user wrote them, so reordering them in platform.yaml renames the "
-        "KubeadmConfigTemplate and rolls the pool; the kubelet registers them as a set (render/cluster.py should sort them)"
-    ),
-)
 def test_reordering_taints_renames_nothing():
     data = {
         "hetzner": {"sshKeys": ["ops"]},

@@ -43,5 +43,5 @@ def annotations(
         CAPACITY + "labels": ",".join(f"{k}={v}" for k, v in sorted(node_labels.items())),
     }
     if pool.taints:
-        out[CAPACITY + "taints"] = ",".join(f"{t.key}={t.value}:{t.effect}" for t in pool.taints)
+        out[CAPACITY + "taints"] = ",".join(f"{t.key}={t.value}:{t.effect}" for t in sorted(pool.taints, key=lambda t: (t.key, t.effect, t.value)))
     return out

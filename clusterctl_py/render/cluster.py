@@ -137,7 +137,9 @@ def bootstrap_template(cluster: ClusterSpec, pool: PoolSpec) -> Manifest:
         registration["kubeletExtraArgs"] += kubeadm.args(node_labels=_node_labels(pool))
     if pool.taints:
         registration["taints"] = [
-            {"key": t.key, **({"value": t.value} if t.value else {}), "effect": t.effect} for t in pool.taints
+            # Sorted: the kubelet registers a set, so reordering them in the spec must not roll the pool.
+            {"key": t.key, **({"value": t.value} if t.value else {}), "effect": t.effect}
+            for t in sorted(pool.taints, key=lambda t: (t.key, t.effect, t.value))
         ]
     body = {
         "template": {

@@ -48,6 +48,10 @@ def hetzner_cluster(spec: PlatformSpec, cluster: ClusterSpec, placement_groups: 
 
 def machine_template_spec(spec: PlatformSpec, role: MachineRole) -> dict:
     inner: dict = {"type": role.machine_type, "imageName": spec.hetzner.image}
+    # Also on the template (CAPH falls back to the HetznerCluster's keys only when
+    # these are empty: pkg/services/hcloud/server/server.go getSSHKeys), so a key
+    # change renames the template and rolls the machines onto the new keys.
+    inner["sshKeys"] = [{"name": key} for key in spec.hetzner.ssh_keys]
     if role.placement_group:
         inner["placementGroupName"] = role.placement_group
     return {"template": {"spec": inner}}
