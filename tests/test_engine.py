@@ -155,7 +155,13 @@ def test_token_reaches_pulumi_through_its_environment_only(fake, platform, tmp_p
 
 
 def test_programs_come_from_the_package_and_run_with_this_interpreter(fake, platform, tmp_path):
-    assert invoke("up", "-f", str(platform)).exit_code == 0
+    # The stand-in loads each program module with PULUMI_PYTHON_CMD, as Pulumi's Python host would.
+    fake.set(import_programs=True)
+    data = yaml.safe_load(platform.read_text())
+    data["clusters"] = data["clusters"][1:]
+    platform.write_text(yaml.safe_dump(data))
+    result = invoke("up", "-f", str(platform))
+    assert result.exit_code == 0, result.output
     import clusterctl_py
 
     package = Path(clusterctl_py.__file__).resolve().parent
