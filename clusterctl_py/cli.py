@@ -161,18 +161,18 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-Stacks = Annotated[
-    Optional[Path],
-    typer.Option(
-        "--stacks-dir",
-        envvar="CLUSTERCTL_PY_STACKS",
-        help="Folder holding the Pulumi projects (management, capi, cluster). Default: stacks/ of this checkout.",
-    ),
-]
 ClusterOpt = Annotated[Optional[str], typer.Option("--cluster", help="Only this workload cluster's stack.")]
 Org = Annotated[
-    str,
-    typer.Option("--org", envvar="PULUMI_ORG", help="Pulumi organisation for stack references (self-managed backends: 'organization')."),
+    Optional[str],
+    typer.Option(
+        "--org",
+        help="Pulumi Cloud organisation of the stacks and their references. Default: PULUMI_DEFAULT_ORGANIZATION, "
+        "else `pulumi org get-default`, else your user; self-managed backends always use 'organization'.",
+        show_default=False,
+    ),
+]
+Parallel = Annotated[
+    int, typer.Option("--parallel", min=1, help="How many workload cluster stacks run at the same time.")
 ]
 
 PULUMI_MISSING = (
@@ -181,56 +181,54 @@ PULUMI_MISSING = (
 )
 
 
-def _stacks_dir(given: Path | None) -> Path:
-    path = given or Path(__file__).resolve().parent.parent / "stacks"
-    missing = [p for p in ("management", "capi", "cluster") if not (path / p / "Pulumi.yaml").is_file()]
-    if missing:
-        fail(f"--stacks-dir: {path} does not hold the stacks {', '.join(missing)}; point --stacks-dir or CLUSTERCTL_PY_STACKS at the repository's stacks/ folder")
-    return path
-
-
-def _run(action: str, file: Path, cluster: str | None, stacks_dir: Path | None, org: str) -> None:
+def _run(action: str, file: Path, cluster: str | None, org: str | None, parallel: int, confirm=None) -> None:
     import shutil
 
     from clusterctl_py.errors import SpecError
     from clusterctl_py.ops import engine as engine_mod
-    from clusterctl_py.ops.plan import check_token, plan
-    from clusterctl_py.ops.progress import Progress
+    from clusterctl_py.ops.plan import check_api_reachable, check_token, plan
+    from clusterctl_py.ops.runner import execute, summary
 
     spec = load_spec(file)
     # Every check before anything is touched.
-    if shutil.which("pulumi") is None:
-        fail(PULUMI_MISSING)
     try:
+        if action == "up":
+            check_api_reachable(spec, str(file))
+        if cluster is not None:
+            spec.cluster(cluster)
         token = check_token(os.environ.get("HCLOUD_TOKEN"))
-        runs = plan(spec, action, file, token, cluster=cluster, org=org)
     except SpecError as err:
         fail(err.render().splitlines())
-    folder = _stacks_dir(stacks_dir)
-    engine = engine_mod.default_engine()
-    for position, run in enumerate(runs, 1):
-        progress = Progress(position, len(runs), run.stack, action)
-        try:
-            engine.run(action, folder / run.project, run.stack, run.config, run.secret_config, progress)
-        except engine_mod.EngineError as exc:
-            progress.finish(ok=False)
-            fail(f"stack {run.stack} failed during {action}: {exc}", code=1)
-        progress.finish(ok=True)
+    if shutil.which("pulumi") is None:
+        fail(PULUMI_MISSING)
+    if confirm is not None:
+        confirm()
+    engine = engine_mod.default_engine(token)
+    try:
+        organization = engine.organization(org)
+    except engine_mod.EngineError as exc:
+        fail(str(exc))
+    results = execute(action, plan(spec, action, file, org=organization, cluster=cluster), engine, parallel=parallel)
+    typer.echo(f"{action} in {organization}:")
+    for line in summary(action, results):
+        typer.echo(line)
+    if any(r.failed for r in results):
+        fail([f"stack {r.run.stack} failed during {action}: {r.detail}" for r in results if r.status == "failed"], code=1)
 
 
 @app.command()
-def up(file: PlatformFile = Path("platform.yaml"), cluster: ClusterOpt = None, stacks_dir: Stacks = None, org: Org = "organization") -> None:
-    """Create or update everything: management cluster, Cluster API, then each workload cluster.
+def up(file: PlatformFile = Path("platform.yaml"), cluster: ClusterOpt = None, org: Org = None, parallel: Parallel = 4) -> None:
+    """Create or update everything: management cluster, Cluster API, then the workload clusters side by side.
 
-    Needs the pulumi CLI and HCLOUD_TOKEN. Re-running with an unchanged spec changes nothing.
+    Needs the pulumi CLI (logged in) and HCLOUD_TOKEN. Re-running with an unchanged spec changes nothing.
     """
-    _run("up", file, cluster, stacks_dir, org)
+    _run("up", file, cluster, org, parallel)
 
 
 @app.command()
-def preview(file: PlatformFile = Path("platform.yaml"), cluster: ClusterOpt = None, stacks_dir: Stacks = None, org: Org = "organization") -> None:
-    """Show what `up` would change, stack by stack, without changing anything."""
-    _run("preview", file, cluster, stacks_dir, org)
+def preview(file: PlatformFile = Path("platform.yaml"), cluster: ClusterOpt = None, org: Org = None, parallel: Parallel = 4) -> None:
+    """Show what `up` would change, stack by stack, without changing anything (and which stacks it would create)."""
+    _run("preview", file, cluster, org, parallel)
 
 
 @app.command()
@@ -238,17 +236,24 @@ def destroy(
     file: PlatformFile = Path("platform.yaml"),
     cluster: ClusterOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    stacks_dir: Stacks = None,
-    org: Org = "organization",
+    org: Org = None,
+    parallel: Parallel = 4,
 ) -> None:
-    """Delete workload clusters first (so their servers go), then Cluster API, then the management cluster."""
-    if not yes:
+    """Delete the workload clusters first (so their servers go), then Cluster API, then the management cluster.
+
+    Only existing stacks are touched; a missing one is reported and skipped.
+    """
+
+    def confirm() -> None:
+        if yes:
+            return
         if not sys.stdin.isatty():
             fail("destroy deletes servers and data; pass --yes to confirm when not running interactively")
         what = f"cluster {cluster}" if cluster else "every cluster and the management cluster"
         if not typer.confirm(f"Destroy {what} defined in {file}?"):
             fail("destroy cancelled")
-    _run("destroy", file, cluster, stacks_dir, org)
+
+    _run("destroy", file, cluster, org, parallel, confirm=confirm)
 
 
 def main() -> None:

@@ -6,46 +6,18 @@ import io
 from pathlib import Path
 
 import pytest
-from pulumi.automation import events as ev
+import yaml
 from typer.testing import CliRunner
 
+from clusterctl_py import spec as spec_mod
 from clusterctl_py.cli import app
 from clusterctl_py.ops import engine as engine_mod
 from clusterctl_py.ops.plan import plan
 from clusterctl_py.ops.progress import Progress
-from clusterctl_py import spec as spec_mod
 from tests.conftest import platform_data
+from tests.support.fake_engine import FakeEngine, step
 
-REPO = Path(__file__).resolve().parents[1]
 TOKEN = "Ab3" * 21 + "x"  # 64 alphanumerics, like a Hetzner token
-
-
-def step(kind: str, urn: str, typ: str, op=ev.OpType.CREATE) -> ev.EngineEvent:
-    meta = ev.StepEventMetadata(op=op, urn=urn, type=typ, provider="")
-    if kind == "pre":
-        return ev.EngineEvent(sequence=0, timestamp=0, resource_pre_event=ev.ResourcePreEvent(metadata=meta))
-    if kind == "out":
-        return ev.EngineEvent(sequence=0, timestamp=0, res_outputs_event=ev.ResOutputsEvent(metadata=meta))
-    return ev.EngineEvent(sequence=0, timestamp=0, res_op_failed_event=ev.ResOpFailedEvent(metadata=meta, status=1, steps=1))
-
-
-class FakeEngine:
-    """Records each stack run and replays the events a real engine would send."""
-
-    def __init__(self, fail_on: str | None = None):
-        self.runs: list[tuple] = []
-        self.fail_on = fail_on
-
-    def run(self, action, work_dir, stack, config, secret_config, on_event):
-        self.runs.append((action, Path(work_dir).name, stack, dict(config), dict(secret_config)))
-        urn = f"urn:pulumi:{stack}::p::hcloud:index/server:Server::{stack}-server"
-        on_event(step("pre", f"urn:pulumi:{stack}::p::pulumi:pulumi:Stack::p-{stack}", "pulumi:pulumi:Stack"))
-        on_event(step("pre", urn, "hcloud:index/server:Server"))
-        if stack == self.fail_on:
-            on_event(step("fail", urn, "hcloud:index/server:Server"))
-            raise engine_mod.EngineError("error: server limit reached")
-        on_event(step("out", urn, "hcloud:index/server:Server"))
-        return {}
 
 
 @pytest.fixture
@@ -58,12 +30,15 @@ def env(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.setenv("HCLOUD_TOKEN", TOKEN)
     engine = FakeEngine()
-    monkeypatch.setattr(engine_mod, "default_engine", lambda: engine)
+
+    def make(token):
+        engine.token = token
+        return engine
+
+    monkeypatch.setattr(engine_mod, "default_engine", make)
     platform = tmp_path / "platform.yaml"
     data = platform_data()
     data["clusters"].append(dict(data["clusters"][0], name="staging"))
-    import yaml
-
     platform.write_text(yaml.safe_dump(data))
     return engine, platform
 
@@ -72,37 +47,53 @@ def invoke(*args):
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
 
 
+def stacks(engine) -> list[str]:
+    return [s for _, _, s, *_ in engine.runs]
+
+
 def test_up_runs_stacks_in_order_with_progress(env):
     engine, platform = env
     result = invoke("up", "-f", str(platform))
     assert result.exit_code == 0, result.output
-    assert [(a, p, s) for a, p, s, *_ in engine.runs] == [
-        ("up", "management", "mgmt-management"),
-        ("up", "capi", "mgmt-capi"),
+    assert [(a, p, s) for a, p, s, *_ in engine.runs[:2]] == [("up", "management", "mgmt-management"), ("up", "capi", "mgmt-capi")]
+    # The clusters run side by side after the shared stacks, in any order.
+    assert sorted((a, p, s) for a, p, s, *_ in engine.runs[2:]) == [
         ("up", "cluster", "mgmt-cluster-prod"),
         ("up", "cluster", "mgmt-cluster-staging"),
     ]
     assert "[1/4] mgmt-management: 1/1 resources" in result.stderr
     assert "[4/4] mgmt-cluster-staging: up done: 1/1 resources in 00:00" in result.stderr
     assert " elapsed" in result.stderr
+    assert result.stdout.splitlines() == [
+        "up in organization:",
+        "  mgmt-management       up done",
+        "  mgmt-capi             up done",
+        "  mgmt-cluster-prod     up done",
+        "  mgmt-cluster-staging  up done",
+    ]
 
 
-def test_token_is_secret_config_and_never_printed(env):
+def test_token_goes_to_the_engine_never_into_config(env):
     engine, platform = env
     result = invoke("up", "-f", str(platform))
-    for *_, config, secret in engine.runs:
-        assert secret == {"hcloud:token": TOKEN}
+    assert engine.token == TOKEN
+    for *_, config, _ in engine.runs:
         assert TOKEN not in config.values()
+    # Only the stacks that talk to Hetzner get it.
+    assert {s: gets for _, _, s, _, gets in engine.runs} == {
+        "mgmt-management": True, "mgmt-capi": False, "mgmt-cluster-prod": True, "mgmt-cluster-staging": True,
+    }
     assert TOKEN not in result.output
 
 
 def test_cluster_stacks_reference_the_shared_stacks(env):
     engine, platform = env
-    invoke("up", "-f", str(platform))
-    config = engine.runs[2][3]
+    invoke("up", "--org", "acme", "-f", str(platform))
+    assert engine.orgs == ["acme"]
+    config = next(c for _, _, s, c, _ in engine.runs if s == "mgmt-cluster-prod")
     assert config["clusterctl:cluster"] == "prod"
-    assert config["clusterctl:managementStack"] == "organization/clusterctl-management/mgmt-management"
-    assert config["clusterctl:capiStack"] == "organization/clusterctl-capi/mgmt-capi"
+    assert config["clusterctl:managementStack"] == "acme/clusterctl-management/mgmt-management"
+    assert config["clusterctl:capiStack"] == "acme/clusterctl-capi/mgmt-capi"
     assert config["clusterctl:platformFile"] == str(platform.resolve())
 
 
@@ -110,27 +101,43 @@ def test_destroy_removes_clusters_before_their_controllers(env):
     engine, platform = env
     result = invoke("destroy", "--yes", "-f", str(platform))
     assert result.exit_code == 0
-    assert [s for _, _, s, *_ in engine.runs] == ["mgmt-cluster-staging", "mgmt-cluster-prod", "mgmt-capi", "mgmt-management"]
+    assert sorted(stacks(engine)[:2]) == ["mgmt-cluster-prod", "mgmt-cluster-staging"]
+    assert stacks(engine)[2:] == ["mgmt-capi", "mgmt-management"]
     assert all(a == "destroy" for a, *_ in engine.runs)
 
 
 def test_cluster_option_limits_the_run(env):
     engine, platform = env
     assert invoke("up", "--cluster", "staging", "-f", str(platform)).exit_code == 0
-    assert [s for _, _, s, *_ in engine.runs] == ["mgmt-cluster-staging"]
+    assert stacks(engine) == ["mgmt-cluster-staging"]
     result = invoke("up", "--cluster", "nope", "-f", str(platform))
     assert result.exit_code == 2 and "defined: prod, staging" in result.stderr
 
 
-def test_failing_stack_stops_the_run(env):
+def test_failing_shared_stack_stops_the_run(env):
     engine, platform = env
     engine.fail_on = "mgmt-capi"
     result = invoke("up", "-f", str(platform))
     assert result.exit_code == 1
-    assert [s for _, _, s, *_ in engine.runs] == ["mgmt-management", "mgmt-capi"]
-    assert "error: stack mgmt-capi failed during up: error: server limit reached" in result.stderr
+    assert stacks(engine) == ["mgmt-management", "mgmt-capi"]
+    assert "error: stack mgmt-capi failed during up: hcloud:index/server:Server mgmt-capi-server: server limit reached" in result.stderr
     assert "failed: hcloud:index/server:Server" in result.stderr
+    assert "  mgmt-cluster-prod     not run because mgmt-capi failed" in result.stdout.splitlines()
     assert "Traceback" not in result.output
+
+
+def test_failing_cluster_lets_the_others_finish(env):
+    engine, platform = env
+    engine.fail_on = "mgmt-cluster-prod"
+    result = invoke("up", "-f", str(platform))
+    assert result.exit_code == 1
+    assert sorted(stacks(engine)) == ["mgmt-capi", "mgmt-cluster-prod", "mgmt-cluster-staging", "mgmt-management"]
+    lines = result.stdout.splitlines()
+    assert "  mgmt-cluster-prod     failed: hcloud:index/server:Server mgmt-cluster-prod-server: server limit reached" in lines
+    assert "  mgmt-cluster-staging  up done" in lines
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: stack mgmt-cluster-prod failed during up: hcloud:index/server:Server mgmt-cluster-prod-server: server limit reached"
+    )
 
 
 def test_missing_pulumi_cli(env, monkeypatch, tmp_path):
@@ -170,10 +177,61 @@ def test_bad_spec_stops_before_anything(env, tmp_path):
     assert engine.runs == []
 
 
-def test_plan_for_preview_matches_up_order():
+def test_up_refuses_a_closed_management_api(env):
+    engine, platform = env
+    data = yaml.safe_load(platform.read_text())
+    data["management"]["apiAllowedCidrs"] = []
+    platform.write_text(yaml.safe_dump(data))
+    result = invoke("up", "-f", str(platform))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {platform}: management.apiAllowedCidrs: empty, so the management API is closed to everyone, "
+        "but `up` waits for that API from this machine; add this machine's public address as <address>/32 "
+        "(find it with `curl -4 https://ifconfig.me`)\n"
+    )
+    assert engine.runs == [] and engine.orgs == []
+    # Only `up` needs to reach it: the offline commands accept the closed API.
+    assert invoke("validate", "-f", str(platform)).exit_code == 0
+    assert invoke("generate", "cluster", "prod", "-f", str(platform)).exit_code == 0
+
+
+def test_preview_says_which_stacks_it_would_create(env):
+    engine, platform = env
+    engine.existing = {"mgmt-management", "mgmt-capi", "mgmt-cluster-prod"}
+    result = invoke("preview", "-f", str(platform))
+    assert result.exit_code == 0, result.output
+    assert {a for a, *_ in engine.runs} == {"preview"}
+    lines = result.stdout.splitlines()
+    assert "  mgmt-cluster-prod     previewed: 1 to create" in lines
+    assert "  mgmt-cluster-staging  would be created: 1 to create (previewed in a temporary stack, removed again)" in lines
+
+
+def test_destroy_reports_what_it_did_not_touch(env):
+    engine, platform = env
+    engine.existing = {"mgmt-management", "mgmt-capi", "mgmt-cluster-staging"}
+    result = invoke("destroy", "--yes", "-f", str(platform))
+    assert result.exit_code == 0
+    assert "mgmt-cluster-prod" not in stacks(engine)
+    lines = result.stdout.splitlines()
+    assert "  mgmt-cluster-prod     nothing to destroy for mgmt-cluster-prod: there is no stack organization/clusterctl-cluster/mgmt-cluster-prod" in lines
+    assert "  mgmt-management       destroyed" in lines
+
+
+def test_parallel_must_be_positive(env):
+    engine, platform = env
+    result = invoke("up", "--parallel", "0", "-f", str(platform))
+    assert result.exit_code == 2 and "--parallel" in result.stderr
+    assert engine.runs == []
+
+
+def test_plan_phases():
     spec = spec_mod.parse(platform_data())
-    runs = plan(spec, "preview", Path("p.yaml"), TOKEN)
-    assert [r.project for r in runs] == ["management", "capi", "cluster"]
+    phases = plan(spec, "preview", Path("p.yaml"), org="acme")
+    assert [[r.program for r in phase] for phase in phases] == [["management"], ["capi"], ["cluster"]]
+    assert phases[2][0].name == "acme/clusterctl-cluster/mgmt-cluster-prod"
+    assert [r.name for r in phases[2][0].needs] == ["acme/clusterctl-management/mgmt-management", "acme/clusterctl-capi/mgmt-capi"]
+    destroy = plan(spec, "destroy", Path("p.yaml"), org="acme")
+    assert [[r.program for r in phase] for phase in destroy] == [["cluster"], ["capi"], ["management"]]
 
 
 def test_progress_redraws_one_line_on_a_terminal():
@@ -184,3 +242,11 @@ def test_progress_redraws_one_line_on_a_terminal():
     text = out.getvalue()
     assert "\r\033[K[2/3] mgmt-capi: 0/1 resources, create kubernetes:yaml/v2:ConfigGroup capi-cluster-api" in text
     assert "\n" not in text  # still one line being redrawn
+
+
+def test_progress_side_by_side_prints_whole_lines_even_on_a_terminal():
+    out = io.StringIO()
+    progress = Progress(3, 4, "mgmt-cluster-prod", "up", out=out, tty=True, redraw=False)
+    progress(step("pre", "urn:pulumi:s::p::hcloud:index/server:Server::cp-0", "hcloud:index/server:Server"))
+    progress(step("out", "urn:pulumi:s::p::hcloud:index/server:Server::cp-0", "hcloud:index/server:Server"))
+    assert out.getvalue() == "[3/4] mgmt-cluster-prod: 1/1 resources, create hcloud:index/server:Server cp-0, 00:00 elapsed\n"

@@ -1,8 +1,10 @@
 """Which stacks run, in which order, with which config (pure).
 
-Destroy runs clusters first: deleting a Cluster while CAPI and CAPH still run
-is what deletes its servers; the other way round the servers are orphaned
-and keep costing money.
+A plan is a list of phases; phases run one after the other, the stacks of
+one phase may run side by side (the workload clusters do not depend on each
+other). Destroy runs the clusters first: deleting a Cluster while CAPI and
+CAPH still run is what deletes its servers; the other way round the servers
+are orphaned and keep costing money.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from clusterctl_py.errors import Problem, SpecError
+from clusterctl_py.programs import PROJECTS
 from clusterctl_py.spec import PlatformSpec
 
 Action = Literal["up", "preview", "destroy"]
@@ -19,58 +22,69 @@ Action = Literal["up", "preview", "destroy"]
 
 @dataclass(frozen=True)
 class StackRun:
-    project: str  # folder under stacks/
+    program: str  # management | capi | cluster (clusterctl_py.programs)
     stack: str
-    config: dict[str, str]
-    secret_config: dict[str, str] = field(default_factory=dict)
+    org: str
+    config: dict[str, str] = field(hash=False)
+    # Only stacks that talk to Hetzner get HCLOUD_TOKEN in their environment.
+    hcloud_token: bool = True
+    # Stacks this one reads through StackReferences.
+    needs: tuple["StackRun", ...] = ()
 
     @property
-    def label(self) -> str:
-        return self.stack
+    def project(self) -> str:
+        return PROJECTS[self.program]
+
+    @property
+    def name(self) -> str:
+        """Fully qualified, so the stack lands where the StackReferences look."""
+        return f"{self.org}/{self.project}/{self.stack}"
 
 
 def plan(
     spec: PlatformSpec,
     action: Action,
     platform_file: Path,
-    token: str,
     *,
+    org: str,
     cluster: str | None = None,
-    org: str = "organization",
-) -> list[StackRun]:
-    """The stack runs for `action`.
+) -> list[list[StackRun]]:
+    """The phases of stack runs for `action`.
 
     Every stack gets the path of the one platform file rather than copies of
     its sections, so the stacks can never drift from what `validate` checked.
     """
     prefix = spec.management.name
-    names = {"management": f"{prefix}-management", "capi": f"{prefix}-capi"}
-    ref = {k: f"{org}/clusterctl-{k}/{v}" for k, v in names.items()}
     base = {"clusterctl:platformFile": str(platform_file.resolve())}
-    secret = {"hcloud:token": token}
+    management = StackRun("management", f"{prefix}-management", org, base)
+    capi = StackRun(
+        "capi",
+        f"{prefix}-capi",
+        org,
+        {**base, "clusterctl:managementStack": management.name},
+        hcloud_token=False,
+        needs=(management,),
+    )
 
     if cluster is not None:
         spec.cluster(cluster)  # SpecError naming the defined clusters
-    clusters = [c for c in spec.clusters if cluster is None or c.name == cluster]
-    cluster_runs = [
+    clusters = [
         StackRun(
             "cluster",
             f"{prefix}-cluster-{c.name}",
-            {**base, "clusterctl:cluster": c.name, "clusterctl:managementStack": ref["management"], "clusterctl:capiStack": ref["capi"]},
-            secret,
+            org,
+            {**base, "clusterctl:cluster": c.name, "clusterctl:managementStack": management.name, "clusterctl:capiStack": capi.name},
+            needs=(management, capi),
         )
-        for c in clusters
-    ]
-    shared = [
-        StackRun("management", names["management"], base, secret),
-        StackRun("capi", names["capi"], {**base, "clusterctl:managementStack": ref["management"]}, secret),
+        for c in spec.clusters
+        if cluster is None or c.name == cluster
     ]
     if cluster is not None:
         # One workload cluster: the shared stacks stay as they are.
-        return cluster_runs
+        return [clusters]
     if action == "destroy":
-        return [*reversed(cluster_runs), *reversed(shared)]
-    return [*shared, *cluster_runs]
+        return [p for p in ([*reversed(clusters)], [capi], [management]) if p]
+    return [p for p in ([management], [capi], clusters) if p]
 
 
 def check_token(token: str | None) -> str:
@@ -80,3 +94,15 @@ def check_token(token: str | None) -> str:
     if len(token) != 64 or not token.isalnum() or not token.isascii():
         raise SpecError([Problem("HCLOUD_TOKEN", f"not a Hetzner Cloud API token (expected 64 letters and digits, got {len(token)} characters)")])
     return token
+
+
+def check_api_reachable(spec: PlatformSpec, source: str | None = None) -> None:
+    """`up` waits for the management API (and Pulumi's Kubernetes provider talks
+    to it) from the machine running it; a firewall closed to everyone makes
+    that wait run into its timeout after the servers are already paid for."""
+    if not spec.management.api_allowed_cidrs:
+        raise SpecError([Problem(
+            "management.apiAllowedCidrs",
+            "empty, so the management API is closed to everyone, but `up` waits for that API from this machine; "
+            "add this machine's public address as <address>/32 (find it with `curl -4 https://ifconfig.me`)",
+        )], source)

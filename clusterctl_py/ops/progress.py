@@ -1,15 +1,20 @@
-"""Engine events -> one line of progress per stack.
+"""Engine events -> progress lines, one stream per stack.
 
-On a terminal the line is redrawn in place; elsewhere (CI logs) each finished
-resource prints a line. Only resource types, names and operations are shown:
+While one stack runs on a terminal, its line is redrawn in place. Elsewhere
+(CI logs), and whenever stacks run side by side, every line is printed and
+starts with the stack's name, so interleaved lines stay readable. Only
+resource types, names, operations and Pulumi's error messages are shown:
 never inputs or outputs, so no secret can leak through here.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import Any, TextIO
+
+from clusterctl_py.ops.engine import clean_message
 
 _SKIPPED_TYPES = ("pulumi:pulumi:Stack", "pulumi:providers:")
 
@@ -19,9 +24,23 @@ def _resource(urn: str) -> str:
 
 
 class Progress:
-    def __init__(self, position: int, total: int, stack: str, action: str, out: TextIO | None = None, tty: bool | None = None):
+    def __init__(
+        self,
+        position: int,
+        total: int,
+        stack: str,
+        action: str,
+        out: TextIO | None = None,
+        tty: bool | None = None,
+        *,
+        redraw: bool | None = None,
+        lock: threading.Lock | None = None,
+    ):
         self.out = out or sys.stderr
-        self.tty = self.out.isatty() if tty is None else tty
+        tty = self.out.isatty() if tty is None else tty
+        # Redrawing one line only works while no other stack writes.
+        self.redraw = tty if redraw is None else (redraw and tty)
+        self.lock = lock or threading.Lock()
         self.prefix = f"[{position}/{total}] {stack}"
         self.action = action
         self.started = time.monotonic()
@@ -38,11 +57,16 @@ class Progress:
         return f"{self.prefix}: {len(self.done)}/{len(self.seen)} resources, {self.current}, {self.elapsed()} elapsed"
 
     def _emit(self, text: str, final: bool = False) -> None:
-        if self.tty:
-            self.out.write("\r\033[K" + text + ("\n" if final else ""))
-        else:
-            self.out.write(text + "\n")
-        self.out.flush()
+        with self.lock:
+            if self.redraw:
+                self.out.write("\r\033[K" + text + ("\n" if final else ""))
+            else:
+                self.out.write(text + "\n")
+            self.out.flush()
+
+    def note(self, text: str) -> None:
+        """A line of its own, e.g. why a stack is not run."""
+        self._emit(f"{self.prefix}: {text}", final=True)
 
     def __call__(self, event: Any) -> None:
         pre = getattr(event, "resource_pre_event", None)
@@ -54,7 +78,7 @@ class Progress:
             self.seen.add(meta.urn)
             op = getattr(meta.op, "value", meta.op)
             self.current = f"{op} {meta.type} {_resource(meta.urn)}"
-            if self.tty:
+            if self.redraw:
                 self._emit(self.line())
         elif outputs is not None and outputs.metadata.urn in self.seen:
             self.done.add(outputs.metadata.urn)
@@ -63,8 +87,10 @@ class Progress:
             self.failed.append(_resource(failed.metadata.urn))
             self._emit(f"{self.prefix}: failed: {failed.metadata.type} {_resource(failed.metadata.urn)}", final=True)
         elif diag is not None and diag.severity == "error" and not diag.ephemeral:
-            self._emit(f"{self.prefix}: error: {diag.message.strip()}", final=True)
+            where = f" {_resource(diag.urn)}" if diag.urn and "pulumi:pulumi:Stack" not in diag.urn else ""
+            for text in clean_message(diag.message).splitlines():
+                self._emit(f"{self.prefix}: error{where}: {text}", final=True)
 
-    def finish(self, ok: bool) -> None:
-        word = "done" if ok else "failed"
+    def finish(self, ok: bool, word: str | None = None) -> None:
+        word = word or ("done" if ok else "failed")
         self._emit(f"{self.prefix}: {self.action} {word}: {len(self.done)}/{len(self.seen)} resources in {self.elapsed()}", final=True)

@@ -1,21 +1,12 @@
 """Pulumi program: the management cluster on Hetzner Cloud.
 
-Thin on purpose: config -> spec, the ManagementCluster component, outputs.
-The Hetzner token is the hcloud provider's own `hcloud:token` (secret).
+For `pulumi up` in this folder. The program itself is
+`clusterctl_py.programs.management.main`, the same one `clusterctl-py up` runs;
+relative paths in config (`clusterctl:platformFile`) start here.
 """
-
-from __future__ import annotations
 
 from pathlib import Path
 
-import pulumi
+from clusterctl_py.programs import management
 
-from clusterctl_py import stack_config
-from clusterctl_py.components.management import ManagementCluster, ManagementClusterArgs
-
-spec, _ = stack_config.load(base_dir=Path(__file__).parent)
-management = ManagementCluster(spec.management.name, ManagementClusterArgs(spec=spec))
-
-pulumi.export("kubeconfig", management.kubeconfig)
-pulumi.export("apiEndpoint", management.api_endpoint)
-pulumi.export("serverIps", management.server_ips)
+management.main(base_dir=Path(__file__).parent)

@@ -175,7 +175,9 @@ class RecordingMonitor(MockMonitor):
         return match
 
 
-def run_recorded(stack: str, mocks: RecordingMocks, *, preview: bool = False) -> tuple[RecordingMonitor, dict[str, tuple[Any, bool]]]:
+def run_recorded(
+    stack: str, mocks: RecordingMocks, *, preview: bool = False, organization: str | None = None
+) -> tuple[RecordingMonitor, dict[str, tuple[Any, bool]]]:
     """Run stacks/<stack>/__main__.py with a recording monitor.
 
     Returns the monitor and the exports as (value, is_secret), resolved before
@@ -184,7 +186,9 @@ def run_recorded(stack: str, mocks: RecordingMocks, *, preview: bool = False) ->
     import asyncio
 
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=f"clusterctl-{stack}", stack="test", preview=preview, monitor=monitor)
+    pulumi.runtime.set_mocks(
+        mocks, project=f"clusterctl-{stack}", stack="test", preview=preview, monitor=monitor, organization=organization
+    )
     exported: dict[str, Any] = {}
     original = pulumi.export
     pulumi.export = lambda name, value: exported.__setitem__(name, value) or original(name, value)

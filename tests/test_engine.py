@@ -1,0 +1,378 @@
+"""up / preview / destroy through the real Automation API engine, against a stand-in `pulumi`.
+
+The stand-in (tests/support/fake_pulumi.py) answers what the Automation API
+sends and records every call: its argv, and digests of what its environment
+held. So these tests see exactly what a local user would see in `ps`, what
+lands on disk, and what reaches the Pulumi process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from clusterctl_py.cli import app
+from tests.conftest import platform_data
+
+REPO = Path(__file__).resolve().parents[1]
+FAKE = REPO / "tests" / "support" / "fake_pulumi.py"
+TOKEN = "Zq7" * 21 + "w"  # 64 alphanumerics, like a Hetzner token
+KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: admin, user: {client-key-data: c2VjcmV0LWtleQ==}}]\n"
+
+
+class FakePulumi:
+    """The stand-in's scenario, records and stacks."""
+
+    def __init__(self, root: Path):
+        self.dir = root / "fake-pulumi"
+        self.dir.mkdir()
+        self.bin = root / "bin"
+        self.bin.mkdir()
+        exe = self.bin / "pulumi"
+        exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" "$@"\n')
+        exe.chmod(0o755)
+        self.scenario = {
+            "version": "3.200.0",
+            "backend": "https://api.pulumi.com",
+            "user": "alice",
+            "outputs": {
+                "clusterctl-management": {"kubeconfig": KUBECONFIG, "apiEndpoint": "https://198.51.100.7:6443"},
+                "clusterctl-capi": {"installed": {"cluster-api": "v1.13.5"}},
+                "clusterctl-cluster": {"kubeconfig": KUBECONFIG, "clusterName": "x"},
+            },
+            "secret_outputs": ["kubeconfig"],
+        }
+        self.save()
+
+    def save(self) -> None:
+        (self.dir / "scenario.json").write_text(json.dumps(self.scenario))
+
+    def set(self, **values) -> None:
+        self.scenario.update(values)
+        self.save()
+
+    def calls(self) -> list[dict]:
+        path = self.dir / "calls.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def commands(self) -> list[list[str]]:
+        return [c["argv"] for c in self.calls()]
+
+    def stacks(self) -> dict:
+        path = self.dir / "stacks.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def add_stack(self, name: str, outputs: dict | None = None) -> None:
+        stacks = self.stacks()
+        stacks[name] = {"outputs": outputs or {}, "resources": 1}
+        (self.dir / "stacks.json").write_text(json.dumps(stacks))
+
+
+def verb(argv: list[str]) -> str:
+    """`up`, `preview`, `stack init`, ... of a recorded call."""
+    plain = [a for a in argv if not a.startswith("-")]
+    return " ".join(plain[:2]) if plain and plain[0] in ("stack", "config", "org") else (plain[0] if plain else "")
+
+
+def stack_of(argv: list[str]) -> str | None:
+    if "--stack" in argv:
+        return argv[argv.index("--stack") + 1]
+    if argv[:2] in (["stack", "init"], ["stack", "rm"]):
+        return [a for a in argv[2:] if not a.startswith("-")][0]
+    return None
+
+
+@pytest.fixture
+def fake(tmp_path, monkeypatch) -> FakePulumi:
+    fake = FakePulumi(tmp_path)
+    monkeypatch.setenv("FAKE_PULUMI_DIR", str(fake.dir))
+    monkeypatch.setenv("PATH", f"{fake.bin}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("HCLOUD_TOKEN", TOKEN)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("PULUMI_DEFAULT_ORGANIZATION", raising=False)
+    monkeypatch.delenv("PULUMI_PYTHON_CMD", raising=False)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    return fake
+
+
+@pytest.fixture
+def platform(tmp_path) -> Path:
+    data = platform_data()
+    data["clusters"].append(dict(data["clusters"][0], name="staging"))
+    path = tmp_path / "work" / "platform.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+def files_under(*roots: Path):
+    for root in roots:
+        for path in root.rglob("*"):
+            if path.is_file():
+                yield path
+
+
+def test_token_reaches_pulumi_through_its_environment_only(fake, platform, tmp_path):
+    before = sorted(p.name for p in (REPO / "stacks").rglob("Pulumi.*.yaml"))
+    result = invoke("up", "-f", str(platform))
+    assert result.exit_code == 0, result.output
+
+    calls = fake.calls()
+    assert calls, "the stand-in was never called"
+    for call in calls:
+        assert not any(TOKEN in arg for arg in call["argv"]), call["argv"]
+    # Nor in any file written: state dir, temp dirs (event logs), home, the stand-in's records.
+    for path in files_under(tmp_path):
+        assert TOKEN.encode() not in path.read_bytes(), path
+    assert TOKEN not in result.output
+
+    digest = "sha256:" + hashlib.sha256(TOKEN.encode()).hexdigest()
+    ups = {stack_of(c["argv"]): c["env"] for c in calls if verb(c["argv"]) == "up"}
+    assert ups["alice/clusterctl-management/mgmt-management"]["HCLOUD_TOKEN"] == digest
+    assert ups["alice/clusterctl-cluster/mgmt-cluster-prod"]["HCLOUD_TOKEN"] == digest
+    # The capi stack needs no token and gets none.
+    capi = [c["env"]["HCLOUD_TOKEN"] for c in calls if (stack_of(c["argv"]) or "").endswith("/mgmt-capi")]
+    assert capi and set(capi) == {""}
+    # Stack config files stay out of the checkout.
+    assert sorted(p.name for p in (REPO / "stacks").rglob("Pulumi.*.yaml")) == before
+
+
+def test_programs_come_from_the_package_and_run_with_this_interpreter(fake, platform, tmp_path):
+    # The stand-in loads each program module with PULUMI_PYTHON_CMD, as Pulumi's Python host would.
+    fake.set(import_programs=True)
+    data = yaml.safe_load(platform.read_text())
+    data["clusters"] = data["clusters"][1:]
+    platform.write_text(yaml.safe_dump(data))
+    result = invoke("up", "-f", str(platform))
+    assert result.exit_code == 0, result.output
+    import clusterctl_py
+
+    package = Path(clusterctl_py.__file__).resolve().parent
+    mains = {name: {r["main"] for r in s["ran"]} for name, s in fake.stacks().items()}
+    assert mains["alice/clusterctl-management/mgmt-management"] == {str(package / "programs" / "management.py")}
+    assert mains["alice/clusterctl-capi/mgmt-capi"] == {str(package / "programs" / "capi.py")}
+    assert mains["alice/clusterctl-cluster/mgmt-cluster-staging"] == {str(package / "programs" / "cluster.py")}
+    for call in fake.calls():
+        if verb(call["argv"]) == "up":
+            assert call["env"]["PULUMI_PYTHON_CMD"] == sys.executable
+            # Pulumi runs in the per-user state directory, which only the user can enter.
+            assert Path(call["cwd"]).is_relative_to(tmp_path / "state" / "clusterctl-py")
+    state = tmp_path / "state" / "clusterctl-py"
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    written = yaml.safe_load((state / "stacks" / "alice" / "clusterctl-capi" / "mgmt-capi" / "Pulumi.mgmt-capi.yaml").read_text())
+    assert written["config"]["clusterctl:managementStack"] == "alice/clusterctl-management/mgmt-management"
+
+
+@pytest.mark.parametrize("version", ["3.200.0", "3.272.0"], ids=["event-log-file", "event-log-grpc"])
+def test_errors_name_the_stack_and_the_resource(fake, platform, version):
+    fake.set(version=version, fail={"mgmt-cluster-prod": {"resource": "prod-cp-0", "message": "creating server: server limit reached (resource_limit_exceeded)"}},
+             resources={"clusterctl-cluster": [["hcloud:index/network:Network", "net"], ["hcloud:index/server:Server", "prod-cp-0"]]})
+    result = invoke("up", "-f", str(platform))
+    assert result.exit_code == 1
+    # Pulumi's own diagnostic for the resource, live and in the summary; not "update failed".
+    assert "mgmt-cluster-prod: error prod-cp-0: creating server: server limit reached (resource_limit_exceeded)" in result.stderr
+    assert "mgmt-cluster-prod: failed: hcloud:index/server:Server prod-cp-0" in result.stderr
+    summary = result.stdout.splitlines()
+    assert "  mgmt-cluster-prod     failed: hcloud:index/server:Server prod-cp-0: creating server: server limit reached (resource_limit_exceeded)" in summary
+    # The other cluster finished.
+    assert "  mgmt-cluster-staging  up done" in summary
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: stack mgmt-cluster-prod failed during up: hcloud:index/server:Server prod-cp-0: "
+        "creating server: server limit reached (resource_limit_exceeded)"
+    )
+    assert "<{%" not in result.output
+
+
+def test_program_errors_are_shown_as_pulumi_reports_them(fake, platform):
+    message = "clusterctl:capiStack: stack alice/clusterctl-capi/mgmt-capi has no `installed` output"
+    fake.set(fail={"mgmt-cluster-staging": {"message": message}})
+    result = invoke("up", "-f", str(platform))
+    assert result.exit_code == 1
+    assert f"  mgmt-cluster-staging  failed: {message}" in result.stdout.splitlines()
+
+
+def test_secret_outputs_are_never_returned_in_plain(fake, tmp_path):
+    from clusterctl_py.ops.engine import PulumiAutomationEngine
+    from clusterctl_py.ops.plan import StackRun
+
+    engine = PulumiAutomationEngine(TOKEN)
+    run = StackRun("management", "mgmt-management", "alice", {"clusterctl:platformFile": "/p.yaml"})
+    outputs = engine.up(run, lambda event: None)
+    assert outputs == {"kubeconfig": "[secret]", "apiEndpoint": "https://198.51.100.7:6443"}
+
+
+def test_preview_runs_no_update_and_leaves_no_stack_behind(fake, platform):
+    result = invoke("preview", "-f", str(platform))
+    assert result.exit_code == 0, result.output
+    verbs = [verb(argv) for argv in fake.commands()]
+    assert "up" not in verbs and "destroy" not in verbs
+    assert fake.stacks() == {}
+    # The management stack was created only to be previewed, then removed.
+    assert verbs.count("stack init") == verbs.count("stack rm") == 1
+    lines = result.stdout.splitlines()
+    assert "  mgmt-management       would be created: 1 to create (previewed in a temporary stack, removed again)" in lines
+    assert "  mgmt-capi             would be created; cannot be previewed before mgmt-management exist(s): it reads their outputs; `up` creates them" in lines
+    assert any(line.startswith("  mgmt-cluster-prod     would be created; cannot be previewed before mgmt-management and mgmt-capi") for line in lines)
+
+
+def test_preview_of_existing_stacks_previews_them(fake, platform):
+    assert invoke("up", "-f", str(platform)).exit_code == 0
+    stacks_before = fake.stacks()
+    start = len(fake.calls())
+    result = invoke("preview", "-f", str(platform))
+    assert result.exit_code == 0, result.output
+    verbs = [verb(argv) for argv in fake.commands()[start:]]
+    assert verbs.count("preview") == 4
+    assert not {"up", "destroy", "stack init", "stack rm"} & set(verbs)
+    assert {k: v["outputs"] for k, v in fake.stacks().items()} == {k: v["outputs"] for k, v in stacks_before.items()}
+    assert "  mgmt-capi             previewed: 1 to create" in result.stdout.splitlines()
+
+
+def test_destroy_never_creates_and_reports_missing_stacks(fake, platform):
+    fake.add_stack("alice/clusterctl-management/mgmt-management")
+    fake.add_stack("alice/clusterctl-capi/mgmt-capi")
+    fake.add_stack("alice/clusterctl-cluster/mgmt-cluster-staging")
+    result = invoke("destroy", "--yes", "-f", str(platform))
+    assert result.exit_code == 0, result.output
+    argvs = fake.commands()
+    assert not any(verb(a) in ("stack init", "up") for a in argvs)
+    destroyed = [stack_of(a) for a in argvs if verb(a) == "destroy"]
+    assert destroyed == [
+        "alice/clusterctl-cluster/mgmt-cluster-staging",
+        "alice/clusterctl-capi/mgmt-capi",
+        "alice/clusterctl-management/mgmt-management",
+    ]
+    assert "nothing to destroy for mgmt-cluster-prod" in result.stderr
+    lines = result.stdout.splitlines()
+    assert "  mgmt-cluster-prod     nothing to destroy for mgmt-cluster-prod: there is no stack alice/clusterctl-cluster/mgmt-cluster-prod" in lines
+    assert "  mgmt-cluster-staging  destroyed" in lines
+    assert not any("mgmt-cluster-prod" in line and "destroyed" in line for line in lines)
+
+
+def test_destroy_keeps_capi_while_a_cluster_failed(fake, platform):
+    for name in ("clusterctl-management/mgmt-management", "clusterctl-capi/mgmt-capi", "clusterctl-cluster/mgmt-cluster-prod", "clusterctl-cluster/mgmt-cluster-staging"):
+        fake.add_stack(f"alice/{name}")
+    fake.set(fail={"mgmt-cluster-prod": {"on": "destroy", "resource": "mgmt-cluster-prod-net", "message": "network is still in use"}})
+    result = invoke("destroy", "--yes", "-f", str(platform))
+    assert result.exit_code == 1
+    destroyed = [stack_of(a) for a in fake.commands() if verb(a) == "destroy"]
+    assert sorted(destroyed) == ["alice/clusterctl-cluster/mgmt-cluster-prod", "alice/clusterctl-cluster/mgmt-cluster-staging"]
+    lines = result.stdout.splitlines()
+    assert "  mgmt-capi             not run because mgmt-cluster-prod failed (destroying it while clusters may still exist would orphan their servers)" in lines
+
+
+# -- the organisation of stacks and references --------------------------------------------
+
+def _org_of_stacks(fake: FakePulumi) -> set[str]:
+    """The organisations of the stacks updated and of the stacks they reference."""
+    orgs = {stack_of(a).split("/")[0] for a in fake.commands() if verb(a) == "up"}
+    for argv in fake.commands():
+        if verb(argv) == "config set-all":
+            orgs |= {a.split("=", 1)[1].split("/")[0] for a in argv if a.startswith(("clusterctl:capiStack=", "clusterctl:managementStack="))}
+    return orgs
+
+
+# One cluster stack is enough to see where stacks and references go; the
+# shared stacks it needs exist only in the expected organisation.
+ONE = ("up", "--cluster", "prod")
+
+
+def shared_stacks_in(fake: FakePulumi, org: str) -> None:
+    fake.add_stack(f"{org}/clusterctl-management/mgmt-management")
+    fake.add_stack(f"{org}/clusterctl-capi/mgmt-capi")
+
+
+def test_org_option_wins(fake, platform):
+    fake.set(default_org="team")
+    shared_stacks_in(fake, "acme")
+    result = invoke(*ONE, "--org", "acme", "-f", str(platform))
+    assert result.exit_code == 0, result.output
+    assert _org_of_stacks(fake) == {"acme"}
+    assert "org get-default" not in [verb(a) for a in fake.commands()]
+
+
+def test_org_from_pulumi_default_organization(fake, platform, monkeypatch):
+    fake.set(default_org="team")
+    monkeypatch.setenv("PULUMI_DEFAULT_ORGANIZATION", "envorg")
+    shared_stacks_in(fake, "envorg")
+    assert invoke(*ONE, "-f", str(platform)).exit_code == 0
+    assert _org_of_stacks(fake) == {"envorg"}
+
+
+def test_org_from_org_get_default(fake, platform):
+    fake.set(default_org="team")
+    shared_stacks_in(fake, "team")
+    assert invoke(*ONE, "-f", str(platform)).exit_code == 0
+    assert _org_of_stacks(fake) == {"team"}
+    assert "org get-default" in [verb(a) for a in fake.commands()]
+
+
+def test_org_falls_back_to_the_user(fake, platform):
+    fake.set(default_org=None, user="bob")
+    shared_stacks_in(fake, "bob")
+    assert invoke(*ONE, "-f", str(platform)).exit_code == 0
+    assert _org_of_stacks(fake) == {"bob"}
+
+
+def test_diy_backend_always_uses_organization(fake, platform, monkeypatch):
+    fake.set(backend="file:///var/lib/pulumi", default_org="team")
+    monkeypatch.setenv("PULUMI_DEFAULT_ORGANIZATION", "envorg")
+    shared_stacks_in(fake, "organization")
+    result = invoke(*ONE, "-f", str(platform))
+    assert result.exit_code == 0, result.output
+    assert _org_of_stacks(fake) == {"organization"}
+
+
+def test_diy_backend_refuses_another_org(fake, platform):
+    fake.set(backend="s3://bucket/state")
+    result = invoke("up", "--org", "acme", "-f", str(platform))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: --org: 'acme' is not possible with the self-managed backend s3://bucket/state, "
+        "whose stacks all live in the organisation 'organization'; drop --org\n"
+    )
+    assert not [a for a in fake.commands() if verb(a) not in ("version", "whoami")]
+
+
+def test_not_logged_in_stops_before_anything(fake, platform):
+    fake.set(logged_in=False)
+    result = invoke("up", "-f", str(platform))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: pulumi is not logged in to a backend (PULUMI_ACCESS_TOKEN must be set")
+    assert "pulumi login --local" in result.stderr
+    assert fake.stacks() == {}
+
+
+def test_one_cluster_needs_the_shared_stacks(fake, platform):
+    fake.add_stack("alice/clusterctl-management/mgmt-management")
+    result = invoke(*ONE, "-f", str(platform))
+    assert result.exit_code == 1
+    assert "error: stack mgmt-cluster-prod failed during up: needs mgmt-capi, which does not exist yet; run `up` without --cluster first" in result.stderr
+    assert not [a for a in fake.commands() if verb(a) in ("stack init", "up")]
+
+
+def test_too_old_pulumi_cli_is_one_line(fake, platform):
+    fake.set(version="2.25.0")
+    result = invoke("up", "-f", str(platform))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: the pulumi CLI cannot be used: Minimum version requirement failed. The minimum CLI version "
+        "requirement is 3.1.0, your current CLI version is 2.25.0. Please update the Pulumi CLI.\n"
+    )
