@@ -105,7 +105,7 @@ _PLAIN = {
     "dict_type": "must be a mapping",
     "list_type": "must be a list",
     "int_type": "must be a whole number (no quotes, no decimal point, not true/false)",
-    "string_type": "must be a string (quote it)",
+    "string_type": "must be a string",
 }
 
 
@@ -132,6 +132,8 @@ def problems_from_validation(err: ValidationError, root: type[BaseModel]) -> lis
             text = _PLAIN.get(kind, text)
             if kind == "too_short":
                 text = f"must have at least {e['ctx']['min_length']} item(s)"
+            if kind == "string_type" and isinstance(e["input"], (int, float)):
+                text += " (YAML reads it as a number or true/false: quote it)"
             text = text.replace("Input should be", "must be").replace("String should", "must")
             text = text.replace("List should", "must").replace("Dictionary should", "must")
             # Our own messages already quote the value; pydantic's do not.

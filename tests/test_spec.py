@@ -245,7 +245,8 @@ def test_garbage_kubernetes_versions(data, version):
 
 def test_kubernetes_version_must_be_a_string(data):
     # YAML reads `1.33` as a number.
-    only(problems(cluster(data, kubernetesVersion=1.33)), "clusters[0].kubernetesVersion")
+    line = only(problems(cluster(data, kubernetesVersion=1.33)), "clusters[0].kubernetesVersion")
+    assert "must be a string (YAML reads it as a number or true/false: quote it) (got 1.33)" in line
 
 
 @pytest.mark.parametrize("version", ["v1.32.0", "v1.34.2", "1.36.1"])
