@@ -421,6 +421,22 @@ def test_node_labels_the_nodes_cannot_carry(data, key, expect):
     assert f"label '{key}'" in line and expect in line
 
 
+def test_labels_the_nodes_can_carry(data):
+    # node-role labels reach nodes through CAPI's Machine-to-Node sync; *.x-k8s.io is not
+    # a kubelet-reserved namespace; the rest is what the kubelet's IsKubeletLabel allows.
+    labels = {
+        "node-role.kubernetes.io/worker": "",
+        "example.x-k8s.io/team": "a",
+        "example.com/team": "b",
+        "node.kubernetes.io/disk": "ssd",
+        "gpu.node.kubernetes.io/model": "x",
+        "kubelet.kubernetes.io/custom": "y",
+        "topology.kubernetes.io/zone": "fsn1-dc14",
+        "topology.kubernetes.io/region": "fsn1",
+    }
+    assert spec_mod.parse(pool(data, labels=labels)).clusters[0].pools[0].labels == labels
+
+
 @pytest.mark.parametrize("taint, path", [
     ({"key": "batch", "value": "true", "effect": "NoScheduel"}, "effect"),
     ({"key": "batch", "effect": "noschedule"}, "effect"),
