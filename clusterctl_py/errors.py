@@ -7,6 +7,7 @@ is one line that names the field, the value and what is allowed.
 from __future__ import annotations
 
 import difflib
+import reprlib
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -47,9 +48,24 @@ def join_path(loc: Iterable[str | int]) -> str:
     return out
 
 
+# Bounded: the input may be huge, or shared by YAML aliases many times over,
+# so a full repr could take minutes and gigabytes before being cut.
+_REPR = reprlib.Repr()  # keyword arguments need Python 3.12
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple, _REPR.maxset = 2, 3, 3, 3, 3
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = 50
+
+
 def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
+    text = _REPR.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _quoted_in(value: Any, text: str) -> bool:
+    """Whether a message already names a (short, scalar) input value."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return False
+    shown = str(value)
+    return (0 < len(shown) <= 80 and shown in text) or (shown == "" and "''" in text)
 
 
 def _model_at(root: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
@@ -82,6 +98,17 @@ def _model_at(root: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
     return None
 
 
+# pydantic's wording where it speaks Python rather than YAML.
+_PLAIN = {
+    "model_type": "must be a mapping of keys",
+    "model_attributes_type": "must be a mapping of keys",
+    "dict_type": "must be a mapping",
+    "list_type": "must be a list",
+    "int_type": "must be a whole number (no quotes, no decimal point, not true/false)",
+    "string_type": "must be a string",
+}
+
+
 def problems_from_validation(err: ValidationError, root: type[BaseModel]) -> list[Problem]:
     problems = []
     for e in err.errors(include_url=False):
@@ -102,10 +129,14 @@ def problems_from_validation(err: ValidationError, root: type[BaseModel]) -> lis
             text = e["msg"]
             for lead in ("Value error, ", "Assertion failed, "):
                 text = text.removeprefix(lead)
+            text = _PLAIN.get(kind, text)
+            if kind == "too_short":
+                text = f"must have at least {e['ctx']['min_length']} item(s)"
+            if kind == "string_type" and isinstance(e["input"], (int, float)):
+                text += " (YAML reads it as a number or true/false: quote it)"
             text = text.replace("Input should be", "must be").replace("String should", "must")
             text = text.replace("List should", "must").replace("Dictionary should", "must")
-            shown = _short(e["input"])
             # Our own messages already quote the value; pydantic's do not.
-            msg = text if str(e["input"]) in text else f"{text} (got {shown})"
+            msg = text if _quoted_in(e["input"], text) else f"{text} (got {_short(e['input'])})"
         problems.append(Problem(join_path(loc), msg))
     return problems

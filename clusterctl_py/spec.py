@@ -3,24 +3,41 @@
 `platform.yaml`, Pulumi stack config and CLI flags all load into
 `PlatformSpec`; every check of user input lives here or in the provider's
 `check()`, so the renderers can trust what they are given.
+
+Every problem of a file is reported at once: structural errors come from
+pydantic, and the cross checks (duplicates, generated names, the provider's
+catalog) still run on every part of the file that validated.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 import providers
-from clusterctl_py import versions
+from clusterctl_py import networks, versions
 from clusterctl_py.errors import Problem, SpecError, problems_from_validation
-from clusterctl_py.render.meta import NODE_ROLE_DOMAIN
 from providers.hetzner.settings import HetznerSettings
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -33,12 +50,77 @@ _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 CLUSTER_NAME_MAX = 24
 POOL_NAME_MAX = 20
 RESERVED_POOL_NAMES = {"control-plane"}
+# No provider here puts more servers in one cluster's network (Hetzner: 100 per
+# private network); bounding it here keeps node-group expansion small for every check.
+POOL_MAX = 100
+
+# Limits on the input itself, so a hostile or broken file is refused fast.
+MAX_INPUT_BYTES = 1024 * 1024
+MAX_YAML_DEPTH = 32
+MAX_YAML_VALUES = 20_000
+
+# Namespaces of the management cluster that the cluster stack must never own
+# (it creates the cluster's namespace and deletes it on destroy): Kubernetes'
+# own, and those clusterctl-py installs into (cert-manager, the providers of
+# clusterctl_py/render/capi_components.py; tests/test_spec.py checks they match).
+RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "cert-manager")
+RESERVED_NAMESPACE_PREFIXES = ("kube-", "capi-", "caph-", "caaph-")
+
+# The kubelet refuses --node-labels in the kubernetes.io / k8s.io namespaces
+# unless IsKubeletLabel allows them: kubernetes/kubernetes
+# cmd/kubelet/app/options/options.go (ValidateKubeletFlags) and
+# staging/src/k8s.io/kubelet/pkg/apis/well_known_labels.go (KubeletLabels,
+# KubeletLabelNamespaces, IsKubeletLabel).
+KUBELET_LABELS = frozenset(
+    {
+        "kubernetes.io/hostname",
+        "kubernetes.io/os",
+        "kubernetes.io/arch",
+        "beta.kubernetes.io/os",
+        "beta.kubernetes.io/arch",
+        "beta.kubernetes.io/instance-type",
+        "node.kubernetes.io/instance-type",
+        "topology.kubernetes.io/zone",
+        "topology.kubernetes.io/region",
+        "failure-domain.beta.kubernetes.io/zone",
+        "failure-domain.beta.kubernetes.io/region",
+    }
+)
+KUBELET_LABEL_NAMESPACES = ("kubelet.kubernetes.io", "node.kubernetes.io")
+# The kubelet sets these from its own machine, and --node-labels overwrites
+# them (kubernetes/kubernetes pkg/kubelet/kubelet_node_status.go, initialNode):
+# one value for every node of a pool would be wrong on all but one.
+KUBELET_OWN_LABELS = frozenset(
+    {"kubernetes.io/hostname", "kubernetes.io/os", "kubernetes.io/arch", "beta.kubernetes.io/os", "beta.kubernetes.io/arch"}
+)
+# Cluster API v1.13 copies node-role.kubernetes.io/* labels from the Machine to
+# its Node (kubernetes-sigs/cluster-api util/labels/helpers.go GetManagedLabels,
+# called from internal/controllers/machine/machine_controller_noderef.go), so
+# the renderer puts them on the Machine instead of --node-labels.
+NODE_ROLE_DOMAIN = "node-role.kubernetes.io"
+# KubeadmControlPlane lists its nodes by node-role.kubernetes.io/control-plane
+# (cluster-api controlplane/kubeadm/internal/workload_cluster.go); a worker
+# carrying it would be taken for a control-plane node.
+CONTROL_PLANE_ROLE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
+# CAPI's own labels (cluster.x-k8s.io/cluster-name, node.cluster.x-k8s.io/pool,
+# ...) drive its selectors and the autoscaler's node-group templates.
+CAPI_LABEL_DOMAIN = "cluster.x-k8s.io"
+
+
+def _in_domain(prefix: str, domain: str) -> bool:
+    return prefix == domain or prefix.endswith("." + domain)
 
 
 def is_kubernetes_label(key: str) -> bool:
     """Whether the key's prefix is kubernetes.io / k8s.io or a subdomain (the kubelet's rule)."""
     prefix = key.rpartition("/")[0]
-    return prefix in ("kubernetes.io", "k8s.io") or prefix.endswith((".kubernetes.io", ".k8s.io"))
+    return _in_domain(prefix, "kubernetes.io") or _in_domain(prefix, "k8s.io")
+
+
+def is_kubelet_label(key: str) -> bool:
+    """IsKubeletLabel: a label the kubelet may set on its own Node."""
+    prefix = key.rpartition("/")[0]
+    return key in KUBELET_LABELS or any(_in_domain(prefix, ns) for ns in KUBELET_LABEL_NAMESPACES)
 
 
 def _dns_label(max_len: int):
@@ -48,7 +130,7 @@ def _dns_label(max_len: int):
                 "dns_label",
                 "'{value}' is not a valid name: use 1-{max} lowercase letters, digits and '-', "
                 "starting and ending with a letter or digit (DNS-1123 label)",
-                {"value": value, "max": max_len},
+                {"value": value[:80], "max": max_len},
             )
         return value
 
@@ -62,7 +144,45 @@ def _label_key(key: str) -> str:
         ok = ok and len(prefix) <= 253 and _DNS_SUBDOMAIN.match(prefix)
     if not ok:
         raise PydanticCustomError(
-            "label_key", "'{key}' is not a valid Kubernetes label key ([prefix/]name, name <= 63 chars)", {"key": key}
+            "label_key", "'{key}' is not a valid Kubernetes label key ([prefix/]name, name <= 63 chars)", {"key": key[:80]}
+        )
+    return key
+
+
+def _node_label_key(key: str) -> str:
+    """Keys a pool may put on its nodes: what the kubelet accepts, minus what CAPI and the kubelet own."""
+    prefix = key.rpartition("/")[0]
+    if _in_domain(prefix, CAPI_LABEL_DOMAIN):
+        raise PydanticCustomError(
+            "label_capi",
+            "label '{key}' is in Cluster API's domain cluster.x-k8s.io: CAPI sets these labels itself"
+            " (cluster.x-k8s.io/cluster-name, node.cluster.x-k8s.io/pool, ...) and selects machines by them;"
+            " use a prefix of your own",
+            {"key": key},
+        )
+    if key in CONTROL_PLANE_ROLE_LABELS:
+        raise PydanticCustomError(
+            "label_control_plane",
+            "label '{key}' marks control-plane nodes (KubeadmControlPlane finds its nodes by it); pools hold workers",
+            {"key": key},
+        )
+    if prefix == NODE_ROLE_DOMAIN:
+        return key
+    if key in KUBELET_OWN_LABELS:
+        raise PydanticCustomError(
+            "label_kubelet_own",
+            "label '{key}' is set by the kubelet from each machine; a pool label would overwrite it on every node",
+            {"key": key},
+        )
+    if is_kubernetes_label(key) and not is_kubelet_label(key):
+        allowed = [f"{NODE_ROLE_DOMAIN}/* (set through the Machine)"]
+        allowed += [f"[*.]{ns}/*" for ns in KUBELET_LABEL_NAMESPACES]
+        allowed += sorted(KUBELET_LABELS - KUBELET_OWN_LABELS - {"node.kubernetes.io/instance-type"})
+        raise PydanticCustomError(
+            "label_reserved",
+            "label '{key}' is in the kubernetes.io / k8s.io namespace, which the kubelet refuses in"
+            " --node-labels; allowed there: {allowed}",
+            {"key": key, "allowed": ", ".join(allowed)},
         )
     return key
 
@@ -72,7 +192,7 @@ def _label_value(value: str) -> str:
         raise PydanticCustomError(
             "label_value",
             "'{value}' is not a valid Kubernetes label value (<= 63 alphanumerics, '-', '_' or '.')",
-            {"value": value},
+            {"value": value[:80]},
         )
     return value
 
@@ -81,7 +201,7 @@ def _kubernetes_version(value: str) -> str:
     m = _VERSION.match(value.strip())
     if not m:
         raise PydanticCustomError(
-            "k8s_version", "'{value}' is not a Kubernetes version like v1.33.4", {"value": value}
+            "k8s_version", "'{value}' is not a Kubernetes version like v1.33.4", {"value": value[:80]}
         )
     major, minor = int(m[1]), int(m[2])
     if not versions.KUBERNETES_MIN <= (major, minor) <= versions.KUBERNETES_MAX:
@@ -94,22 +214,82 @@ def _kubernetes_version(value: str) -> str:
 
 
 def _cidr(value: str) -> str:
-    try:
-        return str(ipaddress.ip_network(value, strict=True))
-    except ValueError as exc:
-        raise PydanticCustomError("cidr", "'{value}' is not a CIDR block ({reason})", {"value": value, "reason": str(exc)}) from None
+    return str(networks.cidr(value))
+
+
+def _cluster_cidr(value: str) -> str:
+    # clusterctl_py/render/addons.py configures Cilium IPv4-only (k8s.requireIPv4PodCIDR).
+    return networks.private_ipv4(value, "as the cluster network is IPv4-only")
+
+
+def _pool_max(value: int) -> int:
+    if value > POOL_MAX:
+        raise PydanticCustomError(
+            "pool_max",
+            "max {value} is above {limit}, more servers than one cluster's private network holds",
+            {"value": value, "limit": POOL_MAX},
+        )
+    return value
+
+
+def _is_reserved_namespace(value: str) -> bool:
+    return value in RESERVED_NAMESPACES or value.startswith(RESERVED_NAMESPACE_PREFIXES)
+
+
+def _namespace(value: str) -> str:
+    if _is_reserved_namespace(value):
+        raise PydanticCustomError(
+            "namespace_reserved", "namespace '{value}' is reserved ({why})", {"value": value, "why": _RESERVED_WHY}
+        )
+    return value
+
+
+_RESERVED_WHY = (
+    "Kubernetes and what clusterctl-py installs in the management cluster use "
+    + ", ".join([*(n for n in RESERVED_NAMESPACES if not n.startswith(RESERVED_NAMESPACE_PREFIXES)),
+                 *(p + "*" for p in RESERVED_NAMESPACE_PREFIXES)])
+    + "; the cluster stack owns its namespace and deletes it on destroy"
+)
+
+
+def _one_of(*choices: int):
+    """A strict int among `choices` (Literal would take True for 1 and 3.0 for 3)."""
+
+    def check(value: int) -> int:
+        if value not in choices:
+            raise PydanticCustomError(
+                "one_of",
+                "must be {allowed} (got {value})",
+                {"allowed": ", ".join(map(str, choices[:-1])) + " or " + str(choices[-1]), "value": value},
+            )
+        return value
+
+    return AfterValidator(check)
 
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
+ClusterCidr = Annotated[str, AfterValidator(_cluster_cidr)]
 ClusterName = Annotated[str, _dns_label(CLUSTER_NAME_MAX)]
 PoolName = Annotated[str, _dns_label(POOL_NAME_MAX)]
+Namespace = Annotated[str, _dns_label(63), AfterValidator(_namespace)]
 LabelKey = Annotated[str, AfterValidator(_label_key)]
+NodeLabelKey = Annotated[str, AfterValidator(_label_key), AfterValidator(_node_label_key)]
 LabelValue = Annotated[str, AfterValidator(_label_value)]
 KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
+Name = Annotated[str, StringConstraints(min_length=1)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    # Strict: `max: "10"`, `max: true` or `min: 1.0` are mistakes, not numbers.
+    # Only the documented camelCase keys are accepted.
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True, strict=True)
+
+    _complete: bool = PrivateAttr(True)
+
+    @property
+    def complete(self) -> bool:
+        """False while validation is still collecting problems: some fields are None (see _partial)."""
+        return self._complete
 
 
 class Taint(_Model):
@@ -119,16 +299,16 @@ class Taint(_Model):
 
 
 class ControlPlaneSpec(_Model):
-    replicas: Literal[1, 3, 5] = Field(3, description="Odd, so etcd keeps quorum.")
-    server_type: str = "cpx22"
+    replicas: Annotated[int, _one_of(1, 3, 5)] = Field(3, description="Odd, so etcd keeps quorum.")
+    server_type: Name = "cpx22"
 
 
 class PoolSpec(_Model):
     name: PoolName
-    server_type: str
+    server_type: Name
     min: int = Field(0, ge=0, description="The autoscaler never goes below this; 0 allows scale to zero.")
-    max: int = Field(ge=1, description="The autoscaler never goes above this.")
-    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    max: Annotated[int, AfterValidator(_pool_max)] = Field(ge=1, description="The autoscaler never goes above this.")
+    labels: dict[NodeLabelKey, LabelValue] = Field(default_factory=dict)
     taints: list[Taint] = Field(default_factory=list)
     placement: Literal["spread", "none"] = Field(
         "spread", description="spread: servers on distinct hosts (placement groups); none: no constraint."
@@ -143,38 +323,36 @@ class PoolSpec(_Model):
 
     @field_validator("max")
     @classmethod
-    def _max_not_below_min(cls, value: int, info) -> int:
+    def _max_not_below_min(cls, value: int, info: ValidationInfo) -> int:
         low = info.data.get("min")
         if low is not None and value < low:
             raise PydanticCustomError("min_max", "max ({max}) must be >= min ({min})", {"max": value, "min": low})
         return value
 
-    @field_validator("labels")
-    @classmethod
-    def _no_reserved_labels(cls, labels: dict[str, str]) -> dict[str, str]:
-        # The kubelet refuses to start with kubernetes.io / k8s.io labels in --node-labels;
-        # node-role.kubernetes.io ones reach the Node through CAPI's label sync instead.
-        for key in labels:
-            if is_kubernetes_label(key) and key.rpartition("/")[0] != NODE_ROLE_DOMAIN:
-                raise PydanticCustomError(
-                    "label_reserved",
-                    "label '{key}' uses a reserved kubernetes.io / k8s.io prefix the kubelet may not set",
-                    {"key": key},
-                )
-        return labels
-
 
 class ClusterSpec(_Model):
     name: ClusterName
     kubernetes_version: KubernetesVersion
-    location: str | None = Field(None, description="Falls back to the provider's default location.")
-    namespace: Annotated[str, _dns_label(63)] | None = Field(
+    location: Name | None = Field(None, description="Falls back to the provider's default location.")
+    namespace: Namespace | None = Field(
         None, description="Namespace in the management cluster; defaults to the cluster name."
     )
     control_plane: ControlPlaneSpec = Field(default_factory=ControlPlaneSpec)
     pools: list[PoolSpec] = Field(min_length=1)
-    pod_cidr: Cidr = "10.244.0.0/16"
-    service_cidr: Cidr = "10.96.0.0/12"
+    pod_cidr: ClusterCidr = "10.244.0.0/16"
+    service_cidr: ClusterCidr = "10.96.0.0/12"
+
+    @field_validator("service_cidr")
+    @classmethod
+    def _apart_from_pods(cls, value: str, info: ValidationInfo) -> str:
+        pods = info.data.get("pod_cidr")
+        if pods is not None and ipaddress.ip_network(value).overlaps(ipaddress.ip_network(pods)):
+            raise PydanticCustomError(
+                "cidr_overlap",
+                "serviceCidr {value} overlaps podCidr {pods}; service and pod addresses must be distinct",
+                {"value": value, "pods": pods},
+            )
+        return value
 
     @property
     def ns(self) -> str:
@@ -192,7 +370,7 @@ _K3S_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)\+k3s(\d+)$")
 def _k3s_version(value: str) -> str:
     m = _K3S_VERSION.match(value)
     if not m:
-        raise PydanticCustomError("k3s_version", "'{value}' is not a k3s release like v1.33.4+k3s1", {"value": value})
+        raise PydanticCustomError("k3s_version", "'{value}' is not a k3s release like v1.33.4+k3s1", {"value": value[:80]})
     if not versions.KUBERNETES_MIN <= (int(m[1]), int(m[2])) <= versions.KUBERNETES_MAX:
         raise PydanticCustomError(
             "k3s_version_range",
@@ -206,9 +384,9 @@ class ManagementSpec(_Model):
     """The k3s cluster that runs the Cluster API controllers."""
 
     name: ClusterName = "mgmt"
-    servers: Literal[1, 3] = Field(1, description="3 runs k3s with embedded etcd (HA).")
-    server_type: str = "cpx32"
-    location: str | None = None
+    servers: Annotated[int, _one_of(1, 3)] = Field(1, description="3 runs k3s with embedded etcd (HA).")
+    server_type: Name = "cpx32"
+    location: Name | None = None
     # Explicit alias: the generator would spell it k3SVersion.
     k3s_version: Annotated[str, AfterValidator(_k3s_version)] = Field(versions.K3S, alias="k3sVersion")
     api_port: int = Field(6443, ge=1, le=65535, description="Port of the Kubernetes API on the servers' public addresses.")
@@ -241,32 +419,111 @@ class PlatformSpec(_Model):
     def location_of(self, cluster: ClusterSpec) -> str:
         return cluster.location or self.hetzner.location
 
-    @model_validator(mode="after")
-    def _cross_checks(self) -> "PlatformSpec":
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_problem(cls, data: Any, handler) -> "PlatformSpec":
         # Raised as SpecError (not ValueError) so each problem keeps its own path.
-        problems = list(_duplicates(self))
-        problems += self.provider.check(self)
+        try:
+            spec = handler(data)
+        except ValidationError as err:
+            problems = problems_from_validation(err, cls)
+            locs = [tuple(e["loc"]) for e in err.errors(include_url=False)]
+            partial = _partial(cls, data, locs)
+            raise SpecError([*problems, *(_cross_checks(partial) if partial is not None else [])]) from None
+        problems = _cross_checks(spec)
         if problems:
             raise SpecError(problems)
-        return self
+        return spec
+
+
+def _partial(model: type[BaseModel], raw: Any, locs: list[tuple]) -> Any:
+    """`raw` as `model`, as far as it validated (`locs`: where pydantic found problems).
+
+    Fields with problems are None, down to the items of lists of models; such
+    a model is marked incomplete (`complete` False). The cross checks
+    and the provider's checks run on this, each check on the fields it reads,
+    so one broken value does not hide the problems of the rest. Partial models
+    never leave this module: parse() raises.
+    """
+    if not locs:
+        return model.model_validate(raw)
+    if () in locs or not isinstance(raw, dict):
+        return None
+    values: dict[str, Any] = {}
+    for name, f in model.model_fields.items():
+        key = f.alias or name
+        sub = [loc[1:] for loc in locs if loc[0] == key]
+        item = _item_model(f.annotation)
+        if not sub:
+            values[name] = (
+                _field_adapter(model, name).validate_python(raw[key])
+                if key in raw
+                else f.get_default(call_default_factory=True)
+            )
+        elif isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel):
+            values[name] = _partial(f.annotation, raw[key], sub) if key in raw else None
+        elif item is not None and () not in sub and isinstance(raw.get(key), list):
+            values[name] = [_partial(item, v, [s[1:] for s in sub if s[0] == i]) for i, v in enumerate(raw[key])]
+        else:
+            values[name] = None
+    fields_set = {n for n, f in model.model_fields.items() if (f.alias or n) in raw}
+    instance = model.model_construct(_fields_set=fields_set, **values)
+    if "_complete" in model.__private_attributes__:
+        instance._complete = False
+    return instance
+
+
+@functools.cache
+def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter:
+    f = model.model_fields[name]
+    return TypeAdapter(Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation)
+
+
+def _item_model(annotation: Any) -> type[BaseModel] | None:
+    if typing.get_origin(annotation) is list:
+        (item,) = typing.get_args(annotation)
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            return item
+    return None
+
+
+def _cross_checks(spec: PlatformSpec) -> list[Problem]:
+    """Checks across fields and clusters, each on the values it reads that validated."""
+    return [*_duplicates(spec), *_reserved_names(spec), *_node_group_names(spec), *spec.provider.check(spec)]
+
+
+def _defaults_namespace(cluster: ClusterSpec) -> bool:
+    """Whether the cluster's name is its namespace (False too where its namespace is invalid)."""
+    return cluster.namespace is None and (cluster.complete or "namespace" not in cluster.model_fields_set)
+
+
+def _namespace_of(cluster: ClusterSpec) -> str | None:
+    """The cluster's namespace, or None where the value that decides it is invalid."""
+    return cluster.name if _defaults_namespace(cluster) else cluster.namespace
 
 
 def _duplicates(spec: PlatformSpec):
     first: dict[str, int] = {}
     first_ns: dict[str, int] = {}
-    for ci, cluster in enumerate(spec.clusters):
+    clusters = [(ci, c) for ci, c in enumerate(spec.clusters or []) if c is not None]
+    for ci, cluster in clusters:
+        ns = _namespace_of(cluster)
         if cluster.name in first:
-            yield Problem(f"clusters[{ci}].name", f"duplicate cluster '{cluster.name}' (also clusters[{first[cluster.name]}])")
-        elif cluster.ns in first_ns:
-            field = "namespace" if cluster.namespace else "name"
             yield Problem(
-                f"clusters[{ci}].{field}", f"duplicate namespace '{cluster.ns}' (also clusters[{first_ns[cluster.ns]}])"
+                f"clusters[{ci}].name", f"duplicate cluster '{cluster.name}' (also clusters[{first[cluster.name]}])"
             )
-        first.setdefault(cluster.name, ci)
-        first_ns.setdefault(cluster.ns, ci)
-    for ci, cluster in enumerate(spec.clusters):
+        elif ns in first_ns:
+            field = "namespace" if cluster.namespace else "name"
+            yield Problem(f"clusters[{ci}].{field}", f"duplicate namespace '{ns}' (also clusters[{first_ns[ns]}])")
+        if cluster.name is not None:
+            first.setdefault(cluster.name, ci)
+        if ns is not None:
+            first_ns.setdefault(ns, ci)
+    for ci, cluster in clusters:
         seen: dict[str, int] = {}
-        for pi, pool in enumerate(cluster.pools):
+        for pi, pool in enumerate(cluster.pools or []):
+            if pool is None:
+                continue
             if pool.name in seen:
                 yield Problem(
                     f"clusters[{ci}].pools[{pi}].name",
@@ -275,8 +532,98 @@ def _duplicates(spec: PlatformSpec):
             seen.setdefault(pool.name, pi)
 
 
+def _reserved_names(spec: PlatformSpec):
+    # An explicit namespace is checked on its own field; without one the name is the namespace.
+    for ci, cluster in enumerate(spec.clusters or []):
+        if cluster is None or cluster.name is None or not _defaults_namespace(cluster):
+            continue
+        if _is_reserved_namespace(cluster.name):
+            yield Problem(
+                f"clusters[{ci}].name",
+                f"cluster '{cluster.name}' sets no namespace, so its namespace would be '{cluster.name}',"
+                f" which is reserved ({_RESERVED_WHY}); rename the cluster or set namespace",
+            )
+
+
+def _node_group_names(spec: PlatformSpec):
+    """Node groups of different pools must not share a name (it names their MachineDeployment).
+
+    The provider may split a pool into groups `<pool>`, `<pool>-2`, ...; the
+    names come from the provider itself, so a change of its split rule is
+    followed here.
+    """
+    provider = spec.provider
+    for ci, cluster in enumerate(spec.clusters or []):
+        if cluster is None or not cluster.complete:
+            continue
+        owner: dict[str, int] = {}
+        for pi, pool in enumerate(cluster.pools):
+            names = [pool.name + g.suffix for g in provider.node_groups(cluster, pool)]
+            for name in names:
+                other = owner.get(name)
+                if other is not None and cluster.pools[other].name != pool.name:
+                    yield Problem(
+                        f"clusters[{ci}].pools[{pi}].name",
+                        f"pool {pool.name!r} renders node group {name!r}, which pool"
+                        f" {cluster.pools[other].name!r} (pools[{other}]) also renders:"
+                        f" {_split(provider, cluster, other)}; two MachineDeployments would share that name,"
+                        " so rename one of the pools",
+                    )
+                    break
+            for name in names:
+                owner.setdefault(name, pi)
+
+
+def _split(provider, cluster: ClusterSpec, index: int) -> str:
+    pool = cluster.pools[index]
+    names = [pool.name + g.suffix for g in provider.node_groups(cluster, pool)]
+    if len(names) == 1:
+        return f"its only node group is {names[0]!r}"
+    return f"with max {pool.max} it is split into node groups {', '.join(names)}"
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys instead of keeping the last one silently."""
+    """SafeLoader that refuses duplicate keys, deep nesting and alias bombs.
+
+    Aliases share nodes, so a few lines can stand for billions of values once
+    something walks them as a tree (validation, error messages). While
+    composing, before anything is built, every node counts once and every
+    alias counts as all the values it repeats; past the limit, the file is
+    refused.
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._values = 0
+        self._sizes: dict[int, int] = {}  # id(node) -> values it stands for, once complete
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            if id(node) not in self._sizes:
+                raise yaml.composer.ComposerError(
+                    None, None, "an alias refers to a node that contains it", event.start_mark
+                )
+            self._count(self._sizes[id(node)], event)
+            return node
+        self._depth += 1
+        if self._depth > MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", event.start_mark)
+        self._count(1, event)
+        before = self._values
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        self._sizes[id(node)] = 1 + self._values - before
+        return node
+
+    def _count(self, values: int, event):
+        self._values += values
+        if self._values > MAX_YAML_VALUES:
+            raise yaml.composer.ComposerError(
+                None, None, f"more than {MAX_YAML_VALUES} values (an alias counts as all it repeats)", event.start_mark
+            )
 
 
 def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -293,7 +640,15 @@ def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) 
     return loader.construct_mapping(node, deep=deep)
 
 
+def _int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
+    # Python refuses to convert integers of more than 4300 digits with a ValueError.
+    if len(node.value) > 30:
+        raise yaml.constructor.ConstructorError(None, None, f"number of {len(node.value)} characters", node.start_mark)
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _int)
 
 
 def parse(data: Any, source: str | None = None) -> PlatformSpec:
@@ -302,8 +657,6 @@ def parse(data: Any, source: str | None = None) -> PlatformSpec:
         raise SpecError([Problem("", f"expected a mapping at the top level, got {type(data).__name__}")], source)
     try:
         return PlatformSpec.model_validate(data)
-    except ValidationError as err:
-        raise SpecError(problems_from_validation(err, PlatformSpec), source) from None
     except SpecError as err:
         raise SpecError(err.problems, source) from None
 
@@ -312,15 +665,28 @@ def load(path: str | Path) -> PlatformSpec:
     """Read and validate a platform YAML file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            raw = f.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError:
         raise SpecError([Problem("", f"file not found: {path}")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise SpecError([Problem("", f"cannot read {path}: {exc}")]) from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise SpecError([Problem("", _too_large())], str(path))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise SpecError([Problem("", f"cannot read {path}: {exc}")]) from None
     return loads(text, source=str(path))
 
 
+def _too_large() -> str:
+    return f"larger than {MAX_INPUT_BYTES // 1024} KiB; a platform spec is a few KiB, so this is not one"
+
+
 def loads(text: str, source: str | None = None) -> PlatformSpec:
+    if len(text) > MAX_INPUT_BYTES:
+        raise SpecError([Problem("", _too_large())], source)
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -328,4 +694,7 @@ def loads(text: str, source: str | None = None) -> PlatformSpec:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         reason = getattr(exc, "problem", None) or str(exc)
         raise SpecError([Problem("", f"malformed YAML: {where}{reason}")], source) from None
+    except (ValueError, RecursionError) as exc:
+        # Values PyYAML cannot build (e.g. an impossible date like 2024-13-45).
+        raise SpecError([Problem("", f"malformed YAML: {str(exc)[:200]}")], source) from None
     return parse(data if data is not None else {}, source)

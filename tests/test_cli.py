@@ -71,30 +71,61 @@ def test_no_arguments_shows_usage(run):
     assert "Usage: " in result.output and "generate" in result.output and "Traceback" not in result.output
 
 
+BOMB = "".join(
+    f"l{i}: &l{i} [{', '.join([f'*l{i - 1}' if i else 'x'] * 10)}]\n" for i in range(10)
+)
+
+# case: (field path, text in the example, replacement, what the line must say)
 BAD = {
-    "deprecated server type": ("clusters[0].pools[0].serverType", "{name: general, serverType: cpx32", "{name: general, serverType: cpx31"),
-    "unknown server type": ("clusters[0].pools[0].serverType", "{name: general, serverType: cpx32", "{name: general, serverType: cpx33"),
-    "typo in a key": ("clusters[0].controlPlane.serverTyp", "{replicas: 3, serverType: cpx22}", "{replicas: 3, serverTyp: cpx22}"),
-    "even control plane": ("clusters[0].controlPlane.replicas", "{replicas: 3,", "{replicas: 4,"),
-    "old kubernetes": ("clusters[0].kubernetesVersion", "v1.33.4", "v1.29.0"),
-    "bad location": ("clusters[0].location", "location: nbg1", "location: nowhere"),
-    "bad default location": ("hetzner.location", "location: fsn1", "location: fra1"),
-    "zone without the location": ("hetzner.networkZone", "networkZone: eu-central", "networkZone: us-east"),
-    "arm not sold there": ("clusters[0].pools[1].serverType", "location: nbg1", "location: ash"),
-    "min above max": ("clusters[0].pools[0].max", "min: 1, max: 10", "min: 11, max: 10"),
-    "bad taint effect": ("clusters[0].pools[1].taints[0].effect", "effect: NoSchedule", "effect: NoScheduel"),
-    "bad name": ("clusters[0].name", "name: prod", "name: Prod"),
-    "duplicate pool": ("clusters[0].pools[1].name", "name: arm", "name: general"),
-    "duplicate yaml key": ("duplicate key 'servers'", "  servers: 1", "  servers: 1\n  servers: 3"),
-    "malformed yaml": ("malformed YAML", "pools:", "pools: ["),
-    "empty ssh keys": ("hetzner.sshKeys", "sshKeys: [ops]", "sshKeys: []"),
-    "bad cidr": ("management.apiAllowedCidrs[0]", "203.0.113.0/24", "203.0.113.0/33"),
+    "deprecated server type": ("clusters[0].pools[0].serverType", "{name: general, serverType: cpx32", "{name: general, serverType: cpx31", "use 'cpx32'"),
+    "unknown server type": ("clusters[0].pools[0].serverType", "{name: general, serverType: cpx32", "{name: general, serverType: cpx33", "unknown Hetzner server type 'cpx33'"),
+    "typo in a key": ("clusters[0].controlPlane.serverTyp", "{replicas: 3, serverType: cpx22}", "{replicas: 3, serverTyp: cpx22}", "did you mean 'serverType'?"),
+    "even control plane": ("clusters[0].controlPlane.replicas", "{replicas: 3,", "{replicas: 4,", "must be 1, 3 or 5 (got 4)"),
+    "old kubernetes": ("clusters[0].kubernetesVersion", "v1.33.4", "v1.29.0", "allowed: v1.32 to v1.36"),
+    "bad location": ("clusters[0].location", "location: nbg1", "location: nowhere", "unknown Hetzner location 'nowhere'"),
+    "bad default location": ("hetzner.location", "location: fsn1", "location: fra1", "unknown Hetzner location 'fra1'"),
+    "zone without the location": ("hetzner.networkZone", "networkZone: eu-central", "networkZone: us-east", "does not contain location 'fsn1'"),
+    "arm not sold there": ("clusters[0].pools[1].serverType", "location: nbg1", "location: ash", "'cax21' is not offered in ash"),
+    "min above max": ("clusters[0].pools[0].max", "min: 1, max: 10", "min: 11, max: 10", "max (10) must be >= min (11)"),
+    "bad taint effect": ("clusters[0].pools[1].taints[0].effect", "effect: NoSchedule", "effect: NoScheduel", "'NoScheduel'"),
+    "bad name": ("clusters[0].name", "name: prod", "name: Prod", "DNS-1123"),
+    "duplicate pool": ("clusters[0].pools[1].name", "name: arm", "name: general", "duplicate pool name 'general'"),
+    "duplicate yaml key": ("duplicate key 'servers'", "  servers: 1", "  servers: 1\n  servers: 3", "line 11"),
+    "malformed yaml": ("malformed YAML", "pools:", "pools: [", "line "),
+    "empty ssh keys": ("hetzner.sshKeys", "sshKeys: [ops]", "sshKeys: []", "at least 1 item"),
+    "bad cidr": ("management.apiAllowedCidrs[0]", "apiAllowedCidrs: [203.0.113.0/24]", "apiAllowedCidrs: [203.0.113.0/33]", "not a CIDR block"),
+    # Issue 6: bad input refused fast, with the field named.
+    "split pool name taken": (
+        "clusters[0].pools[1].name",
+        "- {name: general, serverType: cpx32, min: 1, max: 10}",
+        "- {name: web, serverType: cpx32, min: 1, max: 25}\n      - {name: web-2, serverType: cpx32, max: 2}",
+        "pool 'web-2' renders node group 'web-2', which pool 'web' (pools[0]) also renders",
+    ),
+    "pods on the server network": ("clusters[0].podCidr", "location: nbg1", "location: nbg1\n    podCidr: 10.0.0.0/16", "overlaps hetzner.networkCidr 10.0.0.0/16"),
+    "services inside the pods": ("clusters[0].serviceCidr", "location: nbg1", "location: nbg1\n    serviceCidr: 10.244.0.0/20", "overlaps podCidr 10.244.0.0/16"),
+    "ipv6 services": ("clusters[0].serviceCidr", "location: nbg1", "location: nbg1\n    serviceCidr: fd00::/108", "is an IPv6 range"),
+    "public pods": ("clusters[0].podCidr", "location: nbg1", "location: nbg1\n    podCidr: 100.64.0.0/16", "not a private IPv4 range"),
+    "kubelet-forbidden label": ("clusters[0].pools[1].labels.kubernetes.io/role", "labels: {tier: batch}", "labels: {kubernetes.io/role: batch}", "the kubelet refuses in --node-labels"),
+    "control-plane role on workers": ("clusters[0].pools[1].labels.node-role.kubernetes.io/control-plane", "labels: {tier: batch}", "labels: {node-role.kubernetes.io/control-plane: ''}", "marks control-plane nodes"),
+    "cluster api's label": ("clusters[0].pools[1].labels.node.cluster.x-k8s.io/pool", "labels: {tier: batch}", "labels: {node.cluster.x-k8s.io/pool: batch}", "Cluster API's domain"),
+    "system namespace": ("clusters[0].namespace", "location: nbg1", "location: nbg1\n    namespace: kube-system", "namespace 'kube-system' is reserved"),
+    "provider namespace": ("clusters[0].namespace", "location: nbg1", "location: nbg1\n    namespace: caph-system", "namespace 'caph-system' is reserved"),
+    "cluster named default": ("clusters[0].name", "name: prod", "name: default", "its namespace would be 'default', which is reserved"),
+    "max in quotes": ("clusters[0].pools[1].max", "max: 20", 'max: "20"', "must be a whole number"),
+    "max true": ("clusters[0].pools[0].max", "max: 10}", "max: true}", "must be a whole number"),
+    "min with a decimal point": ("clusters[0].pools[0].min", "min: 1,", "min: 1.0,", "must be a whole number"),
+    "replicas in quotes": ("clusters[0].controlPlane.replicas", "{replicas: 3,", '{replicas: "3",', "must be a whole number"),
+    "empty image": ("hetzner.image", "sshKeys: [ops]", 'sshKeys: [ops]\n  image: ""', "is not a Hetzner image name"),
+    "ssh key not in a list": ("hetzner.sshKeys", "sshKeys: [ops]", "sshKeys: ops", "must be a list (got 'ops')"),
+    "huge max": ("clusters[0].pools[1].max", "max: 20", "max: 1000000000", "max 1000000000 is above 100"),
+    # The example's clusters move under another key; `clusters` takes the bomb.
+    "alias bomb": ("malformed YAML", "clusters:", BOMB + "clusters: *l9\nexampleClusters:", "more than 20000 values"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_input_exits_2_with_one_line_naming_the_field(run, tmp_path, case):
-    path, old, new = BAD[case]
+    path, old, new, expect = BAD[case]
     text = Path(EXAMPLE).read_text()
     assert old in text
     bad = tmp_path / "platform.yaml"
@@ -104,7 +135,7 @@ def test_bad_input_exits_2_with_one_line_naming_the_field(run, tmp_path, case):
         assert result.exit_code == 2
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1, lines
-        assert lines[0].startswith("error: ") and path in lines[0]
+        assert lines[0].startswith(f"error: {bad}: ") and path in lines[0] and expect in lines[0], lines[0]
         assert "Traceback" not in result.output and result.stdout == ""
 
 
@@ -127,14 +158,16 @@ def test_several_problems_give_one_line_each(run, tmp_path):
     result = run("validate", "-f", str(bad))
     assert result.exit_code == 2 and result.stdout == ""
     lines = result.stderr.splitlines()
-    assert len(lines) == 2, lines
+    assert len(lines) == 3, lines
     assert all(line.startswith(f"error: {bad}: clusters[0].") for line in lines)
-    assert {line.split(": ")[2] for line in lines} == {"clusters[0].controlPlane.replicas", "clusters[0].kubernetesVersion"}
-    # Catalog problems show once the structure is valid.
-    bad.write_text(text.replace("cax21", "cx22").replace("cpx32", "cpx31"))
+    assert {line.split(": ")[2] for line in lines} == {
+        "clusters[0].controlPlane.replicas", "clusters[0].kubernetesVersion", "clusters[0].pools[1].serverType"
+    }
+    # Catalog problems show even where the structure is broken elsewhere.
+    bad.write_text(text.replace("cax21", "cx22").replace("cpx32", "cpx31").replace("sshKeys: [ops]", "sshKeys: ops"))
     lines = run("validate", "-f", str(bad)).stderr.splitlines()
     assert {line.split(": ")[2] for line in lines} == {
-        "management.serverType", "clusters[0].pools[0].serverType", "clusters[0].pools[1].serverType"
+        "hetzner.sshKeys", "management.serverType", "clusters[0].pools[0].serverType", "clusters[0].pools[1].serverType"
     }
 
 

@@ -40,6 +40,17 @@ def test_conftest_base_is_the_example_file():
     assert yaml.safe_load(EXAMPLE.read_text()) == BASE
 
 
+def test_example_says_its_api_cidr_is_a_placeholder():
+    # `up` waits for the management API from the machine running it; a documentation range
+    # copied as is makes it wait in vain.
+    lines = EXAMPLE.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip().startswith("apiAllowedCidrs:"))
+    assert "203.0.113.0/24" in lines[at]
+    comment = "\n".join(line for line in lines[at - 6 : at] if line.strip().startswith("#"))
+    assert "PLACEHOLDER" in comment and "documentation range" in comment
+    assert "curl -4 https://ifconfig.me" in comment and "/32" in comment
+
+
 def test_valid_example_parses_with_defaults(example_spec):
     prod = example_spec.cluster("prod")
     assert prod.ns == "prod"
@@ -234,7 +245,8 @@ def test_garbage_kubernetes_versions(data, version):
 
 def test_kubernetes_version_must_be_a_string(data):
     # YAML reads `1.33` as a number.
-    only(problems(cluster(data, kubernetesVersion=1.33)), "clusters[0].kubernetesVersion")
+    line = only(problems(cluster(data, kubernetesVersion=1.33)), "clusters[0].kubernetesVersion")
+    assert "must be a string (YAML reads it as a number or true/false: quote it) (got 1.33)" in line
 
 
 @pytest.mark.parametrize("version", ["v1.32.0", "v1.34.2", "1.36.1"])
@@ -365,26 +377,63 @@ def test_source_file_prefixes_every_line(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "labels, path",
+    "labels, path, expect",
     [
-        ({"tier": "has space"}, "labels.tier"),
-        ({"tier": "x" * 64}, "labels.tier"),
-        ({"tier": True}, "labels.tier"),
-        ({"bad key!": "x"}, "labels.bad key!"),
-        ({"Example.com/x": "y"}, "labels.Example.com/x"),
-        ({"kubernetes.io/role": "x"}, "labels"),
-        ({"node-restriction.kubernetes.io/x": "y"}, "labels"),
-        ({"k8s.io/x": "y"}, "labels"),
+        ({"tier": "has space"}, "labels.tier", "not a valid Kubernetes label value"),
+        ({"tier": "x" * 64}, "labels.tier", "not a valid Kubernetes label value"),
+        ({"tier": True}, "labels.tier", "must be a string"),
+        ({"bad key!": "x"}, "labels.bad key!", "not a valid Kubernetes label key"),
+        ({"Example.com/x": "y"}, "labels.Example.com/x", "not a valid Kubernetes label key"),
     ],
 )
-def test_bad_labels(data, labels, path):
-    line = only(problems(pool(data, labels=labels)), f"clusters[0].pools[0].{path}")
-    assert "label" in line
+def test_bad_labels(data, labels, path, expect):
+    assert expect in only(problems(pool(data, labels=labels)), f"clusters[0].pools[0].{path}")
+
+
+KUBELET_REFUSES = "which the kubelet refuses in --node-labels; allowed there: node-role.kubernetes.io/*"
+
+
+@pytest.mark.parametrize(
+    "key, expect",
+    [
+        # kubernetes.io / k8s.io keys outside the kubelet's allowlist (well_known_labels.go).
+        ("kubernetes.io/role", KUBELET_REFUSES),
+        ("node-restriction.kubernetes.io/x", KUBELET_REFUSES),
+        ("k8s.io/x", KUBELET_REFUSES),
+        ("example.k8s.io/x", KUBELET_REFUSES),
+        ("app.kubernetes.io/name", KUBELET_REFUSES),
+        ("team.node-role.kubernetes.io/x", KUBELET_REFUSES),
+        # Allowed by the kubelet, but it sets them from each machine and --node-labels overwrites them.
+        ("kubernetes.io/hostname", "set by the kubelet from each machine"),
+        ("kubernetes.io/arch", "set by the kubelet from each machine"),
+        ("beta.kubernetes.io/os", "set by the kubelet from each machine"),
+        # KubeadmControlPlane lists its nodes by this label.
+        ("node-role.kubernetes.io/control-plane", "marks control-plane nodes"),
+        # Cluster API's own label domain.
+        ("node.cluster.x-k8s.io/pool", "in Cluster API's domain cluster.x-k8s.io"),
+        ("cluster.x-k8s.io/cluster-name", "in Cluster API's domain cluster.x-k8s.io"),
+        ("cluster.x-k8s.io/deployment-name", "in Cluster API's domain cluster.x-k8s.io"),
+    ],
+)
+def test_node_labels_the_nodes_cannot_carry(data, key, expect):
+    # The line names the label itself, not the whole map.
+    line = only(problems(pool(data, labels={"tier": "batch", key: "x"})), f"clusters[0].pools[0].labels.{key}")
+    assert f"label '{key}'" in line and expect in line
 
 
 def test_labels_the_nodes_can_carry(data):
-    # node-role labels reach nodes through CAPI; *.x-k8s.io is not a kubelet-reserved namespace.
-    labels = {"node-role.kubernetes.io/worker": "", "example.x-k8s.io/team": "a", "example.com/team": "b"}
+    # node-role labels reach nodes through CAPI's Machine-to-Node sync; *.x-k8s.io is not
+    # a kubelet-reserved namespace; the rest is what the kubelet's IsKubeletLabel allows.
+    labels = {
+        "node-role.kubernetes.io/worker": "",
+        "example.x-k8s.io/team": "a",
+        "example.com/team": "b",
+        "node.kubernetes.io/disk": "ssd",
+        "gpu.node.kubernetes.io/model": "x",
+        "kubelet.kubernetes.io/custom": "y",
+        "topology.kubernetes.io/zone": "fsn1-dc14",
+        "topology.kubernetes.io/region": "fsn1",
+    }
     assert spec_mod.parse(pool(data, labels=labels)).clusters[0].pools[0].labels == labels
 
 
@@ -409,20 +458,46 @@ def test_bad_cluster_cidrs(data, field, value):
 
 
 @pytest.mark.parametrize(
-    "hetzner, path",
+    "hetzner, path, expect",
     [
-        ({"networkCidr": "8.8.0.0/16"}, "hetzner.networkCidr"),
-        ({"networkCidr": "10.0.0.0/33"}, "hetzner.networkCidr"),
-        ({"subnetCidr": "10.1.0.0/24"}, "hetzner.subnetCidr"),
+        ({"networkCidr": "8.8.0.0/16"}, "hetzner.networkCidr", "'8.8.0.0/16' is not a private IPv4 range"),
+        # Private in Python's sense, but not RFC 1918, which is all Hetzner accepts for a network.
+        ({"networkCidr": "192.0.2.0/24", "subnetCidr": "192.0.2.0/24"}, "hetzner.networkCidr", "RFC 1918"),
+        ({"networkCidr": "fd00::/64"}, "hetzner.networkCidr", "'fd00::/64' is an IPv6 range"),
+        ({"networkCidr": "10.0.0.0/33"}, "hetzner.networkCidr", "'10.0.0.0/33' is not a CIDR block"),
+        ({"subnetCidr": "10.1.0.0/24"}, "hetzner.subnetCidr", "subnetCidr 10.1.0.0/24 lies outside networkCidr 10.0.0.0/16"),
     ],
 )
-def test_bad_hetzner_networks(hetzner, path):
-    only(problems(platform_data(hetzner={"sshKeys": ["a"], **hetzner})), path)
+def test_bad_hetzner_networks(hetzner, path, expect):
+    lines = problems(platform_data(hetzner={"sshKeys": ["a"], **hetzner}))
+    assert any(line.startswith(path + ": ") and expect in line for line in lines), lines
 
 
-@pytest.mark.parametrize("keys", [[], [""], ["a", "a"]])
-def test_ssh_keys_must_name_keys(keys):
-    only(problems(platform_data(hetzner={"sshKeys": keys})), "hetzner.sshKeys")
+@pytest.mark.parametrize(
+    "keys, path, expect",
+    [
+        ([], "hetzner.sshKeys", "must have at least 1 item"),
+        ("ops", "hetzner.sshKeys", "must be a list (got 'ops')"),
+        (["ops", ""], "hetzner.sshKeys[1]", "'' is not an SSH key name"),
+        (["ops", " ops"], "hetzner.sshKeys[1]", "no surrounding blanks"),
+        (["a", "a"], "hetzner.sshKeys[1]", "duplicate SSH key 'a' (also sshKeys[0])"),
+    ],
+)
+def test_ssh_keys_must_name_keys(keys, path, expect):
+    assert expect in only(problems(platform_data(hetzner={"sshKeys": keys})), path)
+
+
+def test_every_duplicate_ssh_key_is_named():
+    assert problems(platform_data(hetzner={"sshKeys": ["a", "b", "a", "a"]})) == [
+        "hetzner.sshKeys[2]: duplicate SSH key 'a' (also sshKeys[0])",
+        "hetzner.sshKeys[3]: duplicate SSH key 'a' (also sshKeys[0])",
+    ]
+
+
+def test_k3s_version_range_is_checked():
+    # The documented key reaches the k3s check (its alias was once generated as k3SVersion).
+    line = only(problems(platform_data(management={"k3sVersion": "v1.29.0+k3s1"})), "management.k3sVersion")
+    assert "k3s v1.29.0+k3s1 is outside the management-cluster range of Cluster API v1.13.5; allowed: v1.32 to v1.36" in line
 
 
 def test_management_checks():
@@ -447,3 +522,286 @@ def test_file_errors(tmp_path):
     (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00")
     with pytest.raises(SpecError, match="cannot read"):
         spec_mod.load(tmp_path / "bin.yaml")
+
+
+# --- cluster networks -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "field, value, expect",
+    [
+        # Cilium is configured IPv4-only (render/addons.py), so both ranges are private IPv4.
+        ("podCidr", "fd00:10:244::/56", "'fd00:10:244::/56' is an IPv6 range"),
+        ("serviceCidr", "fd00:10:96::/112", "'fd00:10:96::/112' is an IPv6 range"),
+        ("podCidr", "100.64.0.0/16", "'100.64.0.0/16' is not a private IPv4 range"),
+        ("serviceCidr", "8.8.0.0/16", "'8.8.0.0/16' is not a private IPv4 range"),
+        ("podCidr", "192.0.2.0/24", "'192.0.2.0/24' is not a private IPv4 range"),
+    ],
+)
+def test_cluster_ranges_are_private_ipv4(data, field, value, expect):
+    line = only(problems(cluster(data, **{field: value})), f"clusters[0].{field}")
+    assert expect in line and "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 (RFC 1918)" in line
+
+
+def test_service_range_must_not_overlap_the_pod_range(data):
+    line = only(problems(cluster(data, serviceCidr="10.244.128.0/20")), "clusters[0].serviceCidr")
+    assert "serviceCidr 10.244.128.0/20 overlaps podCidr 10.244.0.0/16" in line
+
+
+@pytest.mark.parametrize("field, value", [("podCidr", "10.0.0.0/16"), ("serviceCidr", "10.0.128.0/20"), ("podCidr", "10.0.0.0/8")])
+def test_cluster_ranges_must_not_overlap_the_hetzner_network(data, field, value):
+    line = only(problems(cluster(data, **{field: value})), f"clusters[0].{field}")
+    assert f"{value} overlaps hetzner.networkCidr 10.0.0.0/16" in line
+
+
+def test_cluster_ranges_are_checked_against_a_custom_hetzner_network(data):
+    data["hetzner"].update(networkCidr="172.16.0.0/12", subnetCidr="172.16.0.0/24")
+    spec_mod.parse(cluster(data, podCidr="10.0.0.0/16"))
+    line = only(problems(cluster(data, podCidr="172.20.0.0/16")), "clusters[0].podCidr")
+    assert "172.20.0.0/16 overlaps hetzner.networkCidr 172.16.0.0/12" in line
+
+
+# --- namespaces ---------------------------------------------------------------------------
+
+# What Kubernetes, cert-manager and the providers clusterctl-py installs (CAPI, its kubeadm
+# bootstrap and control plane, CAPH, CAAPH) use in the management cluster.
+SYSTEM_NAMESPACES = [
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "default",
+    "cert-manager",
+    "capi-system",
+    "capi-kubeadm-bootstrap-system",
+    "capi-kubeadm-control-plane-system",
+    "caph-system",
+    "caaph-system",
+    "capi-anything",
+    "caph-x",
+    "caaph-x",
+]
+
+
+@pytest.mark.parametrize("ns", SYSTEM_NAMESPACES)
+def test_system_namespaces_are_refused(data, ns):
+    line = only(problems(cluster(data, namespace=ns)), "clusters[0].namespace")
+    assert f"namespace '{ns}' is reserved" in line and "deletes it on destroy" in line
+
+
+@pytest.mark.parametrize("name", ["default", "cert-manager", "kube-system", "caph-system"])
+def test_a_cluster_named_like_a_system_namespace_is_refused(data, name):
+    # The namespace defaults to the cluster name.
+    line = only(problems(cluster(data, name=name)), "clusters[0].name")
+    assert f"its namespace would be '{name}', which is reserved" in line and "set namespace" in line
+    # With a namespace of its own, the name is fine.
+    assert spec_mod.parse(cluster(data, name=name, namespace="team-a")).clusters[0].ns == "team-a"
+
+
+def test_an_explicit_null_namespace_is_the_cluster_name(data):
+    assert "its namespace would be 'default'" in only(problems(cluster(data, name="default", namespace=None)), "clusters[0].name")
+    data = platform_data()
+    data["clusters"].append(dict(data["clusters"][0], name="staging", namespace=None))
+    spec_mod.parse(data)
+
+def test_every_namespace_clusterctl_installs_into_is_refused(data):
+    from clusterctl_py.render.capi_components import PROVIDERS
+
+    for ns in {p.namespace for p in PROVIDERS} | {"cert-manager"}:
+        assert "is reserved" in only(problems(cluster(data, namespace=ns)), "clusters[0].namespace")
+
+
+def test_third_and_later_duplicate_namespaces_and_pools_are_reported(data):
+    prod = data["clusters"][0]
+    data["clusters"] += [dict(prod, name="b", namespace="prod"), dict(prod, name="c", namespace="prod")]
+    assert problems(data) == [
+        "clusters[1].namespace: duplicate namespace 'prod' (also clusters[0])",
+        "clusters[2].namespace: duplicate namespace 'prod' (also clusters[0])",
+    ]
+    data = platform_data()
+    data["clusters"][0]["pools"] += [dict(data["clusters"][0]["pools"][0], max=1) for _ in range(2)]
+    assert problems(data) == [
+        "clusters[0].pools[2].name: duplicate pool name 'general' (also pools[0])",
+        "clusters[0].pools[3].name: duplicate pool name 'general' (also pools[0])",
+    ]
+
+
+# --- node-group names ------------------------------------------------------------------------
+
+
+def test_split_pool_names_must_not_collide_with_another_pool(data):
+    from providers.hetzner import PROVIDER
+
+    data["clusters"][0]["pools"] = [{"name": "web", "serverType": "cpx22", "max": 25}]
+    parsed = spec_mod.parse(data).clusters[0]
+    generated = [parsed.pools[0].name + g.suffix for g in PROVIDER.node_groups(parsed, parsed.pools[0])]
+    # The split really produces the name the second pool takes.
+    assert generated[0] == "web" and "web-2" in generated
+    data["clusters"][0]["pools"].append({"name": "web-2", "serverType": "cpx22", "max": 2})
+    line = only(problems(data), "clusters[0].pools[1].name")
+    assert "pool 'web-2' renders node group 'web-2', which pool 'web' (pools[0]) also renders" in line
+    assert f"with max 25 it is split into node groups {', '.join(generated)}" in line
+    assert "two MachineDeployments would share that name" in line
+
+
+def test_pools_that_do_not_split_may_use_suffix_like_names(data):
+    data["clusters"][0]["pools"] = [
+        {"name": "web", "serverType": "cpx22", "max": 25, "placement": "none"},
+        {"name": "web-2", "serverType": "cpx22", "max": 2},
+    ]
+    spec_mod.parse(data)
+
+
+# --- loose types -------------------------------------------------------------------------------
+
+WHOLE_NUMBER = "must be a whole number (no quotes, no decimal point, not true/false)"
+
+
+@pytest.mark.parametrize(
+    "change, path, expect",
+    [
+        (lambda d: pool(d, max=True), "clusters[0].pools[0].max", f"{WHOLE_NUMBER} (got True)"),
+        (lambda d: pool(d, max="10"), "clusters[0].pools[0].max", f"{WHOLE_NUMBER} (got '10')"),
+        (lambda d: pool(d, min=1.0), "clusters[0].pools[0].min", f"{WHOLE_NUMBER} (got 1.0)"),
+        (lambda d: pool(d, min=False), "clusters[0].pools[0].min", f"{WHOLE_NUMBER} (got False)"),
+        (lambda d: cluster(d, controlPlane={"replicas": "3"}), "clusters[0].controlPlane.replicas", f"{WHOLE_NUMBER} (got '3')"),
+        (lambda d: cluster(d, controlPlane={"replicas": True}), "clusters[0].controlPlane.replicas", f"{WHOLE_NUMBER} (got True)"),
+        (lambda d: cluster(d, controlPlane={"replicas": 3.0}), "clusters[0].controlPlane.replicas", f"{WHOLE_NUMBER} (got 3.0)"),
+        (lambda d: d["management"].update(servers="3") or d, "management.servers", f"{WHOLE_NUMBER} (got '3')"),
+        (lambda d: d["management"].update(apiPort="6443") or d, "management.apiPort", f"{WHOLE_NUMBER} (got '6443')"),
+        (lambda d: d["hetzner"].update(image="") or d, "hetzner.image", "'' is not a Hetzner image name"),
+        (lambda d: d["hetzner"].update(image="ubuntu 24.04") or d, "hetzner.image", "'ubuntu 24.04' is not a Hetzner image name"),
+        (lambda d: pool(d, serverType=""), "clusters[0].pools[0].serverType", "must have at least 1 character"),
+        (lambda d: cluster(d, location=""), "clusters[0].location", "must have at least 1 character"),
+        (lambda d: d["management"].update(apiAllowedCidrs="203.0.113.7/32") or d, "management.apiAllowedCidrs", "must be a list (got '203.0.113.7/32')"),
+        (lambda d: pool(d, labels="tier=batch"), "clusters[0].pools[0].labels", "must be a mapping (got 'tier=batch')"),
+        (lambda d: pool(d, taints={"key": "a", "effect": "NoSchedule"}), "clusters[0].pools[0].taints", "must be a list"),
+        (lambda d: cluster(d, pools={"name": "a"}), "clusters[0].pools", "must be a list"),
+        (lambda d: cluster(d, controlPlane=3), "clusters[0].controlPlane", "must be a mapping of keys (got 3)"),
+    ],
+)
+def test_loose_types_are_refused(data, change, path, expect):
+    assert expect in only(problems(change(data)), path)
+
+
+def test_snake_case_keys_are_unknown(data):
+    # Only the documented camelCase spelling is accepted.
+    data["clusters"][0]["pools"][0]["server_type"] = data["clusters"][0]["pools"][0].pop("serverType")
+    lines = problems(data)
+    assert "clusters[0].pools[0].serverType: required but missing" in lines
+    assert any(line.startswith("clusters[0].pools[0].server_type: unknown key (did you mean 'serverType'?)") for line in lines)
+
+
+# --- limits ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [101, 10**9, 10**18])
+def test_pool_max_is_bounded(data, value):
+    line = only(problems(pool(data, max=value)), "clusters[0].pools[0].max")
+    assert f"max {value} is above 100, more servers than one cluster's private network holds" in line
+
+
+def test_huge_max_in_a_file_is_refused_at_once():
+    text = EXAMPLE.read_text().replace("max: 20", "max: 1000000000")
+    assert problems(text=text) == ["clusters[0].pools[1].max: max 1000000000 is above 100, more servers than one cluster's private network holds"]
+
+
+def test_alias_bomb_is_refused():
+    # "Billion laughs": ten levels of ten aliases each stand for 10**10 values.
+    lines = ["hetzner: {sshKeys: [ops]}", "l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 10)]
+    lines += ["clusters: *l9"]
+    found = problems(text="\n".join(lines) + "\n")
+    assert len(found) == 1 and found[0].startswith("malformed YAML: line ")
+    assert "more than 20000 values (an alias counts as all it repeats)" in found[0]
+
+
+def test_recursive_alias_is_refused():
+    assert problems(text="hetzner: &h {sshKeys: [*h]}\n") == [
+        "malformed YAML: line 1, column 24: an alias refers to a node that contains it"
+    ]
+
+
+def test_deep_nesting_is_refused():
+    assert problems(text="hetzner: " + "[" * 50 + "]" * 50 + "\n") == [
+        "malformed YAML: line 1, column 41: nested deeper than 32 levels"
+    ]
+
+
+def test_numbers_too_long_to_read_are_refused():
+    found = problems(text="hetzner: {sshKeys: [ops]}\nmanagement: {apiPort: " + "9" * 5000 + "}\n")
+    assert found == ["malformed YAML: line 2, column 23: number of 5000 characters"]
+
+
+def test_impossible_dates_are_malformed_yaml():
+    assert problems(text="hetzner: {sshKeys: [ops]}\nx: 2024-13-45\n") == ["malformed YAML: month must be in 1..12"]
+
+
+def test_large_files_are_refused_before_reading(tmp_path):
+    path = tmp_path / "platform.yaml"
+    path.write_text(EXAMPLE.read_text() + "#" * (1024 * 1024) + "\n")
+    with pytest.raises(SpecError) as info:
+        spec_mod.load(path)
+    assert info.value.render() == f"{path}: larger than 1024 KiB; a platform spec is a few KiB, so this is not one"
+
+
+def test_messages_show_a_bounded_part_of_huge_values(data):
+    # A list shared 30 levels deep stands for 2**30 strings; printing it whole would never end.
+    huge: list = ["x"]
+    for _ in range(30):
+        huge = [huge, huge]
+    data["clusters"][0]["pools"][0]["taints"] = [{"key": "a", "effect": huge}]
+    line = only(problems(data), "clusters[0].pools[0].taints[0].effect")
+    assert line.endswith("(got [[[...], [...]], [[...], [...]]])") and len(line) < 200
+
+
+# --- every problem at once ---------------------------------------------------------------------
+
+
+def test_catalog_checks_run_while_other_parts_are_broken(data):
+    data["hetzner"]["sshKeys"] = []  # structurally wrong
+    data["management"]["serverType"] = "cpx31"
+    cluster(data, kubernetesVersion="v1.99.0", location="nbg2")
+    data["clusters"][0]["controlPlane"]["replicas"] = 2
+    pool(data, 1, serverType="cx22", max=0)  # broken itself, and its type is checked all the same
+    pool(data, 0, serverType="cx99")
+    second = dict(data["clusters"][0], name="staging", location="ash", kubernetesVersion="v1.33.4")
+    second["controlPlane"] = {"serverType": "cax11"}
+    second["pools"] = [{"name": "web", "serverType": "cax21", "max": 2}]
+    data["clusters"].append(second)
+    found = {line.split(": ")[0]: line for line in problems(data)}
+    assert set(found) == {
+        "hetzner.sshKeys",
+        "management.serverType",
+        "clusters[0].kubernetesVersion",
+        "clusters[0].location",
+        "clusters[0].controlPlane.replicas",
+        "clusters[0].pools[0].serverType",
+        "clusters[0].pools[1].max",
+        "clusters[0].pools[1].serverType",
+        "clusters[1].controlPlane.serverType",
+        "clusters[1].pools[0].serverType",
+    }
+    assert "'cpx31' is deprecated" in found["management.serverType"]
+    assert "unknown Hetzner server type 'cx99'" in found["clusters[0].pools[0].serverType"]
+    assert "unknown Hetzner location 'nbg2'" in found["clusters[0].location"]
+    # The hetzner section is broken but its default location is known: arm is not sold in ash.
+    assert "'cax11' is not offered in ash" in found["clusters[1].controlPlane.serverType"]
+
+
+def test_default_location_still_applies_when_hetzner_is_otherwise_broken(data):
+    data["hetzner"] = {"location": "hil", "sshKeys": "ops"}
+    del data["clusters"][0]["location"]
+    found = problems(data)
+    assert found[0] == "hetzner.sshKeys: must be a list (got 'ops')"
+    assert found[1].startswith("clusters[0].pools[1].serverType: server type 'cax21' is not offered in hil")
+    assert len(found) == 2
+
+
+def test_node_group_names_checked_while_another_cluster_is_broken(data):
+    broken = dict(data["clusters"][0], name="Staging")
+    data["clusters"][0]["pools"] = [
+        {"name": "web", "serverType": "cpx22", "max": 25},
+        {"name": "web-2", "serverType": "cpx22", "max": 2},
+    ]
+    data["clusters"].append(broken)
+    assert [line.split(": ")[0] for line in problems(data)] == ["clusters[1].name", "clusters[0].pools[1].name"]

@@ -5,10 +5,19 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from clusterctl_py import networks
 from providers.hetzner.catalog import LOCATIONS, NETWORK_ZONES
 
 
@@ -25,40 +34,49 @@ def _location(value: str) -> str:
 HetznerLocation = Annotated[str, AfterValidator(_location)]
 
 
-def _cidr(value: str) -> str:
-    try:
-        net = ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        raise PydanticCustomError("cidr", "not a CIDR block ({reason})", {"reason": str(exc)}) from None
-    if net.version != 4 or not net.is_private:
-        raise PydanticCustomError("cidr", "must be a private IPv4 range (RFC 1918)", {})
-    return str(net)
+def _network(value: str) -> str:
+    # Hetzner's API takes only RFC 1918 ranges for a network's ip_range.
+    return networks.private_ipv4(value, "as Hetzner requires for private networks")
 
 
-PrivateCidr = Annotated[str, AfterValidator(_cidr)]
+PrivateCidr = Annotated[str, AfterValidator(_network)]
+
+
+def _ssh_key_name(value: str) -> str:
+    if not value.strip() or value != value.strip():
+        raise PydanticCustomError(
+            "ssh_key_name",
+            "'{value}' is not an SSH key name: names are not empty and have no surrounding blanks",
+            {"value": value[:80]},
+        )
+    return value
+
+
+def _image(value: str) -> str:
+    if not value or any(c.isspace() for c in value):
+        raise PydanticCustomError(
+            "image",
+            "'{value}' is not a Hetzner image name or label (not empty, no blanks), e.g. ubuntu-24.04",
+            {"value": value[:80]},
+        )
+    return value
 
 
 class HetznerSettings(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    # Strict and camelCase only, like the rest of the spec (clusterctl_py/spec.py).
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True, strict=True)
 
     location: HetznerLocation = "fsn1"
     network_zone: Literal["eu-central", "us-east", "us-west", "ap-southeast"] | None = Field(
         default=None, description="Defaults to the zone of `location`."
     )
-    ssh_keys: list[str] = Field(min_length=1, description="Names of SSH keys already in the Hetzner project.")
-    image: str = "ubuntu-24.04"
+    ssh_keys: list[Annotated[str, AfterValidator(_ssh_key_name)]] = Field(min_length=1, description="Names of SSH keys already in the Hetzner project.")
+    image: Annotated[str, AfterValidator(_image)] = Field(
+        "ubuntu-24.04", description="Name or label selector of a Hetzner image (CAPH imageName: minLength 1)."
+    )
     load_balancer_type: Literal["lb11", "lb21", "lb31"] = "lb11"
     network_cidr: PrivateCidr = "10.0.0.0/16"
     subnet_cidr: PrivateCidr = "10.0.0.0/24"
-
-    @field_validator("ssh_keys")
-    @classmethod
-    def _unique_keys(cls, keys: list[str]) -> list[str]:
-        if len(set(keys)) != len(keys):
-            raise PydanticCustomError("duplicate", "SSH key names must be unique", {})
-        if any(not k.strip() for k in keys):
-            raise PydanticCustomError("empty", "SSH key names must not be empty", {})
-        return keys
 
     # Field validators (not one model validator) so each error names its own field.
     @field_validator("network_zone")
