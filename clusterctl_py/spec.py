@@ -37,6 +37,17 @@ from pydantic_core import PydanticCustomError
 
 import providers
 from clusterctl_py import networks, versions
+from clusterctl_py.node_labels import (
+    CAPI_LABEL_DOMAIN,
+    CONTROL_PLANE_ROLE_LABELS,
+    KUBELET_LABEL_NAMESPACES,
+    KUBELET_LABELS,
+    KUBELET_OWN_LABELS,
+    NODE_ROLE_DOMAIN,
+    in_domain,
+    is_kubelet_label,
+    is_kubernetes_label,
+)
 from clusterctl_py.errors import Problem, SpecError, problems_from_validation
 from providers.hetzner.settings import HetznerSettings
 
@@ -65,63 +76,6 @@ MAX_YAML_VALUES = 20_000
 # clusterctl_py/render/capi_components.py; tests/test_spec.py checks they match).
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "cert-manager")
 RESERVED_NAMESPACE_PREFIXES = ("kube-", "capi-", "caph-", "caaph-")
-
-# The kubelet refuses --node-labels in the kubernetes.io / k8s.io namespaces
-# unless IsKubeletLabel allows them: kubernetes/kubernetes
-# cmd/kubelet/app/options/options.go (ValidateKubeletFlags) and
-# staging/src/k8s.io/kubelet/pkg/apis/well_known_labels.go (KubeletLabels,
-# KubeletLabelNamespaces, IsKubeletLabel).
-KUBELET_LABELS = frozenset(
-    {
-        "kubernetes.io/hostname",
-        "kubernetes.io/os",
-        "kubernetes.io/arch",
-        "beta.kubernetes.io/os",
-        "beta.kubernetes.io/arch",
-        "beta.kubernetes.io/instance-type",
-        "node.kubernetes.io/instance-type",
-        "topology.kubernetes.io/zone",
-        "topology.kubernetes.io/region",
-        "failure-domain.beta.kubernetes.io/zone",
-        "failure-domain.beta.kubernetes.io/region",
-    }
-)
-KUBELET_LABEL_NAMESPACES = ("kubelet.kubernetes.io", "node.kubernetes.io")
-# The kubelet sets these from its own machine, and --node-labels overwrites
-# them (kubernetes/kubernetes pkg/kubelet/kubelet_node_status.go, initialNode):
-# one value for every node of a pool would be wrong on all but one.
-KUBELET_OWN_LABELS = frozenset(
-    {"kubernetes.io/hostname", "kubernetes.io/os", "kubernetes.io/arch", "beta.kubernetes.io/os", "beta.kubernetes.io/arch"}
-)
-# Cluster API v1.13 copies node-role.kubernetes.io/* labels from the Machine to
-# its Node (kubernetes-sigs/cluster-api util/labels/helpers.go GetManagedLabels,
-# called from internal/controllers/machine/machine_controller_noderef.go), so
-# the renderer puts them on the Machine instead of --node-labels.
-NODE_ROLE_DOMAIN = "node-role.kubernetes.io"
-# KubeadmControlPlane lists its nodes by node-role.kubernetes.io/control-plane
-# (cluster-api controlplane/kubeadm/internal/workload_cluster.go); a worker
-# carrying it would be taken for a control-plane node.
-CONTROL_PLANE_ROLE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
-# CAPI's own labels (cluster.x-k8s.io/cluster-name, node.cluster.x-k8s.io/pool,
-# ...) drive its selectors and the autoscaler's node-group templates.
-CAPI_LABEL_DOMAIN = "cluster.x-k8s.io"
-
-
-def _in_domain(prefix: str, domain: str) -> bool:
-    return prefix == domain or prefix.endswith("." + domain)
-
-
-def is_kubernetes_label(key: str) -> bool:
-    """Whether the key's prefix is kubernetes.io / k8s.io or a subdomain (the kubelet's rule)."""
-    prefix = key.rpartition("/")[0]
-    return _in_domain(prefix, "kubernetes.io") or _in_domain(prefix, "k8s.io")
-
-
-def is_kubelet_label(key: str) -> bool:
-    """IsKubeletLabel: a label the kubelet may set on its own Node."""
-    prefix = key.rpartition("/")[0]
-    return key in KUBELET_LABELS or any(_in_domain(prefix, ns) for ns in KUBELET_LABEL_NAMESPACES)
-
 
 def _dns_label(max_len: int):
     def check(value: str) -> str:
@@ -152,7 +106,7 @@ def _label_key(key: str) -> str:
 def _node_label_key(key: str) -> str:
     """Keys a pool may put on its nodes: what the kubelet accepts, minus what CAPI and the kubelet own."""
     prefix = key.rpartition("/")[0]
-    if _in_domain(prefix, CAPI_LABEL_DOMAIN):
+    if in_domain(prefix, CAPI_LABEL_DOMAIN):
         raise PydanticCustomError(
             "label_capi",
             "label '{key}' is in Cluster API's domain cluster.x-k8s.io: CAPI sets these labels itself"

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from clusterctl_py.render import addons, autoscaler, kubeadm
-from clusterctl_py.render.meta import CLUSTER_NAME_LABEL, NODE_ROLE_DOMAIN, labels, metadata
+from clusterctl_py.node_labels import NODE_ROLE_DOMAIN
+from clusterctl_py.render.meta import CLUSTER_NAME_LABEL, labels, metadata
 from clusterctl_py.render.naming import template_name
 from providers.base import MachineRole, Manifest
 

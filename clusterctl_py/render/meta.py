@@ -10,8 +10,6 @@ if TYPE_CHECKING:
 CLUSTER_NAME_LABEL = "cluster.x-k8s.io/cluster-name"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "clusterctl-py"
-# CAPI copies labels of this domain from a Machine to its Node; the kubelet may not set them itself.
-NODE_ROLE_DOMAIN = "node-role.kubernetes.io"
 
 
 def labels(cluster: ClusterSpec) -> dict[str, str]:

@@ -15,14 +15,11 @@ from typing import TYPE_CHECKING, Iterator
 
 from clusterctl_py.errors import Problem
 from providers.hetzner.catalog import LOCATIONS, SERVER_TYPES, current_server_types
+from providers.hetzner.limits import NETWORK_SERVER_LIMIT, ROLLOUT_SURGE
 
 if TYPE_CHECKING:
     from clusterctl_py.spec import ClusterSpec, PlatformSpec
 
-# One private network holds at most 100 attached servers.
-NETWORK_SERVER_LIMIT = 100
-# Each MachineDeployment and the control plane may add one server while rolling.
-ROLLOUT_SURGE = 1
 
 
 def check(spec: PlatformSpec) -> list[Problem]:
