@@ -345,7 +345,7 @@ class ManagementSpec(_Model):
     k3s_version: Annotated[str, AfterValidator(_k3s_version)] = Field(versions.K3S, alias="k3sVersion")
     api_port: int = Field(6443, ge=1, le=65535, description="Port of the Kubernetes API on the servers' public addresses.")
     api_allowed_cidrs: list[Cidr] = Field(
-        default_factory=list, description="Who may reach the Kubernetes API (6443). Empty: nobody."
+        default_factory=list, description="Who may reach the Kubernetes API (apiPort). Empty: nobody, and `up` refuses to start."
     )
     ssh_allowed_cidrs: list[Cidr] = Field(default_factory=list, description="Who may reach SSH (22). Empty: nobody.")
 
