@@ -20,8 +20,14 @@ converted to JSON Schema Draft 4 and checked with `jsonschema`:
 
 Top-level `metadata` is checked by a built-in ObjectMeta schema (name and
 namespace syntax, label and annotation keys and values, known keys only). v1
-Namespace, Secret and ConfigMap have small built-in schemas; any other
-(apiVersion, kind) is an error, so nothing passes unvalidated.
+Namespace, Secret and ConfigMap have small built-in schemas. v1 ServiceAccount,
+rbac Role and RoleBinding and apps/v1 Deployment use kubernetes-validate's
+strict schemas (the apiserver's OpenAPI) at the management cluster's minor;
+as those leave out the apiserver's Go checks, a Deployment also gets the ones
+that matter for a pod template: selector against template labels, template
+labels, container and port names, probe port names, port protocols, resource
+names and quantities, requests within limits. Any other (apiVersion, kind) is
+an error, so nothing passes unvalidated.
 
 CEL rules (`x-kubernetes-validations`) run as the apiserver runs them on
 create, with `common-expression-language` (cel-rust): on the object with the
@@ -45,7 +51,8 @@ reads such a field; one that compares them as those types gets a "no such
 overload" evaluation error here.
 
 Not checked: admission webhooks (e.g. CAPI's immutability and cross-field
-checks), nor labels in nested template metadata.
+checks), labels in nested template metadata other than a Deployment's, RBAC
+rule semantics, nor the rest of the apiserver's Go validation of pod specs.
 
 Pinned folders (`PINNED`, `CAPI_CRDS`, ...) follow `clusterctl_py.versions`.
 Without the reference folder the tests that need it skip, except in CI
@@ -70,9 +77,13 @@ from typing import Any, NoReturn
 import cel
 import pytest
 import yaml
-from jsonschema import Draft4Validator, FormatChecker, validators
+from jsonschema import Draft4Validator, Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
+from kubernetes.utils.quantity import parse_quantity
+from kubernetes_validate import utils as kv_utils
+from packaging.version import Version
+from referencing import Registry, Resource
 
 from clusterctl_py import versions
 
@@ -190,6 +201,18 @@ def _qualified_name_problem(key: str) -> str | None:
     return None
 
 
+def _label_problems(labels: Mapping[str, str], at: FieldPath) -> list[Problem]:
+    problems: list[Problem] = []
+    for key, value in labels.items():
+        if msg := _qualified_name_problem(key):
+            problems.append((at + (key,), f"invalid label {msg}"))
+        if len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
+            problems.append(
+                (at + (key,), f"invalid label value {_short(value)} ({len(value)} characters): at most 63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric")
+            )
+    return problems
+
+
 def _metadata_problems(meta: Any, *, namespace_kind: bool) -> list[Problem]:
     """ObjectMeta rules the CRD schemas leave out (they only say `metadata: {type: object}`)."""
     if meta is None:
@@ -203,13 +226,7 @@ def _metadata_problems(meta: Any, *, namespace_kind: bool) -> list[Problem]:
         problems.append((("metadata", "name"), msg))
     if "namespace" in meta and (msg := _name_problem(meta["namespace"], label=True)):
         problems.append((("metadata", "namespace"), msg))
-    for key, value in (meta.get("labels") or {}).items():
-        if msg := _qualified_name_problem(key):
-            problems.append((("metadata", "labels", key), f"invalid label {msg}"))
-        if len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
-            problems.append(
-                (("metadata", "labels", key), f"invalid label value {_short(value)} ({len(value)} characters): at most 63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric")
-            )
+    problems += _label_problems(meta.get("labels") or {}, ("metadata", "labels"))
     annotations = meta.get("annotations") or {}
     for key in annotations:
         if msg := _qualified_name_problem(key):
@@ -289,6 +306,133 @@ def _builtin_problems(kind: str, obj: Mapping[str, Any]) -> list[Problem]:
             problems.append(((), "ConfigMap exceeds 1 MiB"))
         return problems
     return []
+
+
+# --------------------------------------------------------------------------- built-in kinds from the apiserver's OpenAPI
+
+# Every object validated here lands in the management cluster, which runs k3s at versions.K3S.
+KUBERNETES_MINOR = ".".join(versions.K3S.removeprefix("v").split(".")[:2])
+# kubernetes-validate's strict schemas are the apiserver's OpenAPI, which leaves
+# out what the apiserver checks in Go (names, label syntax, quantities, enums):
+# ObjectMeta goes through _metadata_problems, a Deployment through _deployment_problems.
+_OPENAPI_KINDS = frozenset(
+    {
+        ("v1", "ServiceAccount"),
+        ("rbac.authorization.k8s.io/v1", "Role"),
+        ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+        ("apps/v1", "Deployment"),
+    }
+)
+
+
+@lru_cache(maxsize=None)
+def _openapi_folder() -> tuple[str, Registry]:
+    """kubernetes-validate's strict schemas of the newest release not newer than KUBERNETES_MINOR, and their shared definitions."""
+    minor = Version(KUBERNETES_MINOR)
+    release = max((v for v in kv_utils.all_versions() if Version(kv_utils.major_minor(v)) <= minor), key=Version)
+    folder = f"kubernetes-json-schema/v{release}-local-strict"
+    definitions = kv_utils.schema_contents(f"{folder}/_definitions.json", KUBERNETES_MINOR)
+    return folder, Registry().with_resource(definitions["$id"], Resource.from_contents(definitions))
+
+
+@lru_cache(maxsize=None)
+def _openapi_validator(api: str, kind: str) -> Validator:
+    folder, registry = _openapi_folder()
+    # kubernetes-validate's file naming: rbac.authorization.k8s.io/v1 -> rbac-v1
+    suffix = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api)
+    schema = dict(kv_utils.schema_contents(f"{folder}/{kind.lower()}-{suffix}.json", KUBERNETES_MINOR))
+    schema["properties"] = {k: v for k, v in schema.get("properties", {}).items() if k not in _ENVELOPE}
+    schema["required"] = [r for r in schema.get("required", []) if r not in _ENVELOPE]
+    return Draft202012Validator(schema, registry=registry, format_checker=_FORMATS)
+
+
+_IANA_SVC_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_CONTAINER_RESOURCES = ("cpu", "memory", "ephemeral-storage")
+_PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
+
+
+def _port_name_problem(name: Any) -> str | None:
+    """IANA_SVC_NAME, as the apiserver requires of port names and named probe ports (IsValidPortName)."""
+    ok = isinstance(name, str) and len(name) <= 15 and _IANA_SVC_NAME.fullmatch(name) and "--" not in name and re.search("[a-z]", name)
+    return None if ok else f"{_short(name)} is not an IANA_SVC_NAME (at most 15 lowercase alphanumerics or '-', with a letter, no '--')"
+
+
+def _selects(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    """A LabelSelector's verdict on a set of labels."""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        verdict = {"In": labels.get(key) in values, "NotIn": labels.get(key) not in values, "Exists": key in labels, "DoesNotExist": key not in labels}
+        if not verdict.get(op, False):
+            return False
+    return True
+
+
+def _resources_problems(resources: Mapping[str, Any], at: FieldPath) -> list[Problem]:
+    """Container resource names and quantities, and requests within limits (ValidateResourceRequirements)."""
+    problems: list[Problem] = []
+    parsed = {}
+    for field in ("limits", "requests"):
+        for name, value in (resources.get(field) or {}).items():
+            where = at + (field, name)
+            if "/" not in name and name not in _CONTAINER_RESOURCES and not name.startswith("hugepages-"):
+                problems.append((where, f"{name!r} is not a container resource: cpu, memory, ephemeral-storage, hugepages-<size> or a domain-prefixed name"))
+                continue
+            try:
+                quantity = parse_quantity(value)
+            except ValueError:
+                problems.append((where, f"{_short(value)} is not a quantity"))
+                continue
+            if quantity < 0:
+                problems.append((where, f"{_short(value)} must be greater than or equal to 0"))
+            parsed[field, name] = quantity
+    for (field, name), quantity in parsed.items():
+        if field == "requests" and quantity > parsed.get(("limits", name), quantity):
+            problems.append((at + (field, name), f"must be less than or equal to {name} limit of {resources['limits'][name]}"))
+    return problems
+
+
+def _deployment_problems(body: Mapping[str, Any]) -> list[Problem]:
+    """What the apiserver checks in Go of a Deployment's selector and pod template
+    (kubernetes/kubernetes pkg/apis/apps/validation, pkg/apis/core/validation): only once its schema passed."""
+    spec = body.get("spec") or {}
+    template = spec.get("template") or {}
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    problems = _label_problems(labels, ("spec", "template", "metadata", "labels"))
+    selector = spec.get("selector") or {}
+    if not (selector.get("matchLabels") or selector.get("matchExpressions")):
+        problems.append((("spec", "selector"), "empty selector is invalid for deployment"))
+    elif not _selects(selector, labels):
+        problems.append((("spec", "template", "metadata", "labels"), "`selector` does not match template `labels`"))
+    pod = template.get("spec") or {}
+    names: set[str] = set()
+    port_names: set[str] = set()
+    for field in ("initContainers", "containers"):
+        for i, container in enumerate(pod.get(field) or []):
+            at = ("spec", "template", "spec", field, i)
+            name = container.get("name", "")
+            if msg := _name_problem(name, label=True):
+                problems.append((at + ("name",), msg))
+            elif name in names:
+                problems.append((at + ("name",), f"duplicate container name {name!r}"))
+            names.add(name)
+            for j, port in enumerate(container.get("ports") or []):
+                if "name" in port:
+                    if msg := _port_name_problem(port["name"]):
+                        problems.append((at + ("ports", j, "name"), msg))
+                    elif port["name"] in port_names:
+                        problems.append((at + ("ports", j, "name"), f"duplicate port name {port['name']!r}"))
+                    port_names.add(port["name"])
+                if port.get("protocol", "TCP") not in ("TCP", "UDP", "SCTP"):
+                    problems.append((at + ("ports", j, "protocol"), f"{_short(port['protocol'])} is not one of TCP, UDP, SCTP"))
+            for probe in _PROBES:
+                for action in ("httpGet", "tcpSocket"):
+                    port = ((container.get(probe) or {}).get(action) or {}).get("port")
+                    if isinstance(port, str) and (msg := _port_name_problem(port)):
+                        problems.append((at + (probe, action, "port"), msg))
+            problems += _resources_problems(container.get("resources") or {}, at + ("resources",))
+    return problems
 
 
 # --------------------------------------------------------------------------- OpenAPI v3 -> Draft 4
@@ -727,7 +871,7 @@ class CrdCatalog:
                 raise ValueError(f"{crd.kind}.{crd.group} is defined by both {other.source} and {crd.source}")
         self._crds = by_kind
         pairs = {(f"{c.group}/{v}", c.kind): entry for c in by_kind.values() for v, entry in c.served.items()}
-        self.served: frozenset[tuple[str, str]] = frozenset(pairs) | frozenset(_BUILTIN_SCHEMAS)
+        self.served: frozenset[tuple[str, str]] = frozenset(pairs) | frozenset(_BUILTIN_SCHEMAS) | _OPENAPI_KINDS
         """(apiVersion, kind) pairs this catalog validates."""
         self.deprecated: Mapping[tuple[str, str], str] = MappingProxyType(
             {p: e.get("deprecationWarning") or f"{p[0]} {p[1]} is deprecated" for p, e in pairs.items() if e.get("deprecated")}
@@ -776,6 +920,9 @@ class CrdCatalog:
         elif (api, kind) in _BUILTIN_VALIDATORS:
             found = _schema_problems(_BUILTIN_VALIDATORS[api, kind], body)
             problems += found or _builtin_problems(kind, body)
+        elif (api, kind) in _OPENAPI_KINDS:
+            found = _schema_problems(_openapi_validator(api, kind), body)
+            problems += found or (_deployment_problems(body) if kind == "Deployment" else [])
         else:
             problems.append(((), f"no schema for {api} {kind}: neither a loaded CRD nor a built-in kind"))
         problems.sort(key=lambda p: _render_path(p[0]))
