@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
+import re
+from datetime import timedelta
 
 import pytest
 import yaml
+from kubernetes.utils.quantity import parse_quantity
 
 from clusterctl_py import spec as spec_mod
 from clusterctl_py import versions
 from clusterctl_py.render import addons
 from clusterctl_py.render import cluster_autoscaler as ca
 from clusterctl_py.render.cluster import render_cluster
+from providers.hetzner.catalog import SERVER_TYPES
+from tests.support.crds import CrdCatalog
 
 
 def crd_catalog(releases: list[str]):
@@ -143,12 +148,142 @@ def _autoscaler(cluster) -> dict[str, dict]:
     return {o["kind"]: o for o in ca.render_cluster_autoscaler(spec, cluster)}
 
 
+# Flags as cluster-autoscaler documents them (kubernetes/autoscaler
+# cluster-autoscaler/FAQ.md, "What are the parameters to CA?"). It parses them
+# with pflag and exits on an unknown or misspelt one.
+DOCUMENTED_FLAGS = {
+    "address", "balance-similar-node-groups", "cloud-config", "cloud-provider",
+    "clusterapi-cloud-config-authoritative", "enforce-node-group-min-size", "expander", "kubeconfig",
+    "leader-elect", "max-node-provision-time", "node-group-auto-discovery", "scale-down-delay-after-add",
+    "scale-down-enabled", "scale-down-unneeded-time", "scale-down-utilization-threshold",
+    "skip-nodes-with-local-storage", "v",
+}  # fmt: skip
+# Go's strconv.ParseBool and time.ParseDuration, which pflag uses for bool and duration flags.
+GO_BOOLS = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
+            "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}  # fmt: skip
+GO_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+_GO_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+
+
+def go_duration(text: str) -> timedelta:
+    parts = _GO_DURATION_PART.findall(text)
+    assert text == "0" or (parts and "".join(n + u for n, u in parts) == text), f"{text!r} is not a Go duration"
+    return timedelta(seconds=sum(float(n) * GO_DURATION_UNITS[u] for n, u in parts))
+
+
+def _container(objs: dict[str, dict]) -> dict:
+    return objs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+
+
+def _flags(cluster) -> dict[str, str]:
+    """`--name=value` as name -> value; a bare `--name` sets a boolean flag to true."""
+    flags: dict[str, str] = {}
+    for arg in _container(_autoscaler(cluster))["args"]:
+        assert arg.startswith("--"), f"{arg!r} is not a flag"
+        name, eq, value = arg[2:].partition("=")
+        assert name not in flags, f"--{name} given twice"
+        flags[name] = value if eq else "true"
+    return flags
+
+
+def test_autoscaler_flags_are_ones_it_knows(shop):
+    flags = _flags(shop)
+    assert set(flags) <= DOCUMENTED_FLAGS, sorted(set(flags) - DOCUMENTED_FLAGS)
+    assert int(flags["v"]) >= 0
+
+
 def test_autoscaler_discovers_only_its_cluster(shop):
-    container = _autoscaler(shop)["Deployment"]["spec"]["template"]["spec"]["containers"][0]
-    assert "--node-group-auto-discovery=clusterapi:namespace=team-shop,clusterName=shop" in container["args"]
-    assert "--cloud-provider=clusterapi" in container["args"]
-    assert "--clusterapi-cloud-config-authoritative" in container["args"]
-    assert "--balance-similar-node-groups" in container["args"]
+    flags = _flags(shop)
+    # kubernetes/autoscaler cluster-autoscaler/cloudprovider/clusterapi/README.md:
+    # "Autoscaler running in management cluster using service account credentials,
+    # with separate workload cluster" and the auto-discovery syntax.
+    assert flags["cloud-provider"] == "clusterapi"
+    assert flags["node-group-auto-discovery"] == "clusterapi:namespace=team-shop,clusterName=shop"
+    assert GO_BOOLS[flags["clusterapi-cloud-config-authoritative"]] is True
+    assert "cloud-config" not in flags  # the management side is the in-cluster service account
+
+
+def test_autoscaler_balances_a_split_pool(platform, shop):
+    # A pool over several placement groups is several MachineDeployments; the
+    # autoscaler spreads new nodes over them only with --balance-similar-node-groups
+    # and only if their nodes have the same capacity and labels
+    # (cloudprovider/clusterapi/README.md, "Special note on balancing similar node groups").
+    assert GO_BOOLS[_flags(shop)["balance-similar-node-groups"]] is True
+    mds = [o for o in render_cluster(platform, shop) if o["kind"] == "MachineDeployment"]
+    web = [md for md in mds if md["spec"]["template"]["metadata"]["labels"]["node.cluster.x-k8s.io/pool"] == "web"]
+    assert len(web) == 2
+    capacity = [
+        {k: v for k, v in md["metadata"]["annotations"].items() if k.startswith("capacity.cluster-autoscaler.kubernetes.io/")}
+        for md in web
+    ]
+    assert capacity[0] and capacity[0] == capacity[1]
+
+
+def test_autoscaler_scale_up_choices(shop):
+    flags = _flags(shop)
+    # FAQ.md "What are Expanders?": least-waste picks the node group with the least idle CPU.
+    assert flags["expander"] == "least-waste"
+    # Raising a pool's min applies without waiting for load (FAQ.md, enforce-node-group-min-size).
+    assert GO_BOOLS[flags["enforce-node-group-min-size"]] is True
+    # A new Hetzner server installs containerd and kubeadm before it joins: give it
+    # longer than the autoscaler's default of 15m before the node group counts as failing.
+    assert go_duration(flags["max-node-provision-time"]) > timedelta(minutes=15)
+
+
+def test_autoscaler_scales_down_idle_nodes(shop):
+    flags = _flags(shop)
+    assert GO_BOOLS[flags.get("scale-down-enabled", "true")] is True
+    assert go_duration(flags["scale-down-delay-after-add"]) > timedelta(0)
+    assert go_duration(flags["scale-down-unneeded-time"]) > timedelta(0)
+    assert 0 < float(flags["scale-down-utilization-threshold"]) < 1
+    # Upstream keeps nodes whose pods use emptyDir (FAQ.md, skip-nodes-with-local-storage
+    # defaults to true); caches and scratch space must not pin a node forever.
+    assert GO_BOOLS[flags["skip-nodes-with-local-storage"]] is False
+
+
+def test_autoscaler_runs_the_binary_its_image_ships(shop):
+    # kubernetes/autoscaler cluster-autoscaler/Dockerfile copies it to /cluster-autoscaler
+    # (CMD, no ENTRYPOINT: args alone would be run as the command).
+    assert _container(_autoscaler(shop))["command"] == ["/cluster-autoscaler"]
+
+
+def test_autoscaler_liveness_probe_reaches_its_health_endpoint(shop):
+    container = _container(_autoscaler(shop))
+    probe = container["livenessProbe"]["httpGet"]
+    # The kubelet resolves a named probe port among the container's declared ports.
+    ports = {p["name"]: p for p in container["ports"] if "name" in p}
+    if isinstance(probe["port"], str):
+        assert probe["port"] in ports, f"probe port {probe['port']!r} is not declared; ports: {sorted(ports)}"
+        port = ports[probe["port"]]
+    else:
+        port = {"containerPort": probe["port"]}
+    # Served on --address, ":8085" unless set (FAQ.md), at /health-check (cluster-autoscaler/main.go).
+    address = next((a.split("=", 1)[1] for a in container["args"] if a.startswith("--address=")), ":8085")
+    assert port["containerPort"] == int(address.rsplit(":", 1)[1]) and port.get("protocol", "TCP") == "TCP"
+    assert probe["path"] == "/health-check"
+
+
+def test_autoscaler_requests_fit_on_the_management_server(platform, shop):
+    resources = _container(_autoscaler(shop))["resources"]
+    server = SERVER_TYPES[platform.management.server_type]
+    requests = {name: parse_quantity(value) for name, value in resources["requests"].items()}
+    # Requests make the scheduler keep room for it; they must fit on the server it runs on.
+    assert 0 < requests["cpu"] < server.cores
+    assert 0 < requests["memory"] < server.memory_gb * 2**30
+    assert parse_quantity(resources["limits"]["memory"]) >= requests["memory"]
+
+
+def test_autoscaler_objects_are_labelled(shop):
+    objs = _autoscaler(shop)
+    pod_labels = objs["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    for labels in [o["metadata"]["labels"] for o in objs.values()] + [pod_labels]:
+        # The cluster's own labels, and Kubernetes' recommended ones (kubernetes/website
+        # content/en/docs/concepts/overview/working-with-objects/common-labels.md): one
+        # selector finds every cluster's autoscaler, another this cluster's.
+        assert labels["cluster.x-k8s.io/cluster-name"] == "shop"
+        assert labels["app.kubernetes.io/managed-by"] == "clusterctl-py"
+        assert labels["app.kubernetes.io/name"] == "cluster-autoscaler"
+        assert labels["app.kubernetes.io/instance"] == "shop"
 
 
 # Upstream supports an autoscaler with the Kubernetes minor it was released
@@ -191,17 +326,25 @@ def test_autoscaler_reads_the_workload_kubeconfig_secret(shop):
 
 
 def test_autoscaler_runs_unprivileged(shop):
-    pod = _autoscaler(shop)["Deployment"]["spec"]["template"]["spec"]
+    objs = _autoscaler(shop)
+    pod = objs["Deployment"]["spec"]["template"]["spec"]
     container = pod["containers"][0]
+    # Pod Security Standards "restricted" (kubernetes/kubernetes staging/src/k8s.io/
+    # pod-security-admission/policy/check_*), so it runs in a namespace enforcing it.
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] != 0
+    assert pod["securityContext"]["seccompProfile"]["type"] in ("RuntimeDefault", "Localhost")
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     assert "memory" in container["resources"]["limits"]
-    # Non-root must still be able to read its kubeconfig.
+    # Non-root must still be able to read its kubeconfig, and nobody else.
     volume = pod["volumes"][0]["secret"]
     assert volume["defaultMode"] & 0o040 and pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"]
+    assert volume["defaultMode"] & 0o007 == 0
+    # It reads the Cluster API objects with its service account's token (in-cluster config).
+    assert pod.get("automountServiceAccountToken", True) is True
+    assert objs["ServiceAccount"].get("automountServiceAccountToken", True) is True
 
 
 def _allows(rules: list[dict], group: str, resource: str, verb: str) -> bool:
@@ -237,8 +380,4 @@ def test_autoscaler_rbac_covers_scaling_and_nothing_cluster_wide(shop):
 
 
 def test_autoscaler_objects_are_valid_kubernetes(shop):
-    kv = pytest.importorskip("kubernetes_validate", reason="kubernetes-validate checks built-in kinds offline")
-    # The management cluster runs k3s at versions.K3S.
-    k8s_minor = ".".join(versions.K3S.lstrip("v").split(".")[:2])
-    for obj in _autoscaler(shop).values():
-        kv.validate(obj, k8s_minor, strict=True)
+    CrdCatalog([]).assert_valid(_autoscaler(shop).values())  # built-in kinds only
