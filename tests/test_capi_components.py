@@ -10,19 +10,61 @@ from clusterctl_py.render import capi_components as cc
 from tests.support.crds import CAPI_CRDS, CrdCatalog, require_reference
 
 
-def test_envsubst_forms():
-    text = "a: ${A}\nb: ${B:=bee}\nc: ${C:-see}\nd: $${NOT_A_VAR}\n"
-    assert cc.envsubst(text, {"A": "x"}) == "a: x\nb: bee\nc: see\nd: ${NOT_A_VAR}\n"
-    assert cc.envsubst(text, {"A": "x", "B": "1", "C": "2"}) == "a: x\nb: 1\nc: 2\nd: ${NOT_A_VAR}\n"
-    # An empty value falls back to the default, as in drone/envsubst.
-    assert "b: bee" in cc.envsubst(text, {"A": "x", "B": ""})
+SOURCE = "https://example/x.yaml"
+
+
+# drone/envsubst, which clusterctl substitutes with: readme.md's table, and
+# funcs.go toDefault (an unset variable reads as empty; `:=` and `:-` give the
+# default for an empty value and assign nothing); parse/parse_test.go for `$$`.
+@pytest.mark.parametrize(
+    "text, values, expected",
+    [
+        ("a: ${A}", {"A": "x"}, "a: x"),
+        ("a: ${A}", {"A": ""}, "a: "),
+        ("b: ${B:=bee}", {}, "b: bee"),
+        ("b: ${B:=bee}", {"B": ""}, "b: bee"),
+        ("b: ${B:=bee}", {"B": "1"}, "b: 1"),
+        ("c: ${C:-see}", {}, "c: see"),
+        ("c: ${C:-see}", {"C": ""}, "c: see"),
+        ("c: ${C:-see}", {"C": "2"}, "c: 2"),
+        ("d: ${D:=}", {"D": ""}, "d: "),
+        ("e: ${E:=1} ${E}", {}, "e: 1 "),
+        ("f: $${NOT_A_VAR} $$HOME", {}, "f: ${NOT_A_VAR} $HOME"),
+    ],
+)
+def test_envsubst_substitutes_like_drone_envsubst(text, values, expected):
+    assert cc.envsubst(text, values, source=SOURCE) == expected
 
 
 def test_every_missing_required_variable_is_named():
     with pytest.raises(cc.MissingVariables) as info:
-        cc.envsubst("${ZED}\n${ALPHA}\n${OPT:=1}\n${ZED}\n", {}, source="https://example/x.yaml")
+        cc.envsubst("${ZED}\n${ALPHA}\n${OPT:=1}\n${ZED}\n", {}, source=SOURCE)
     assert info.value.names == ["ALPHA", "ZED"]
     assert str(info.value) == "https://example/x.yaml: variables without a default and not set: ALPHA, ZED"
+
+
+# What clusterctl refuses before substituting (kubernetes-sigs/cluster-api
+# cmd/clusterctl/client/yamlprocessor/simple_processor.go: traverse keeps a
+# variable's first occurrence, Process counts an empty default as none; a
+# variable set to "" is set, as its viper reader allows empty env values).
+@pytest.mark.parametrize(
+    "text, values, missing",
+    [
+        ("${A} ${A:=1}", {}, ["A"]),
+        ("${A:=1} ${A}", {}, []),
+        ("${E:=}", {}, ["E"]),
+        ("${E:-}", {}, ["E"]),
+        ("${E:=}", {"E": ""}, []),
+        ("${R}", {"R": ""}, []),
+    ],
+)
+def test_required_variables_as_clusterctl_decides(text, values, missing):
+    if missing:
+        with pytest.raises(cc.MissingVariables) as info:
+            cc.envsubst(text, values, source=SOURCE)
+        assert info.value.names == missing
+    else:
+        cc.envsubst(text, values, source=SOURCE)
 
 
 def test_provider_table_follows_clusterctl_conventions():

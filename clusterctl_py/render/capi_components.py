@@ -74,18 +74,24 @@ class MissingVariables(ValueError):
 
 
 def variables(text: str) -> dict[str, str | None]:
-    """Variables a components file uses, with their defaults (None: required)."""
+    """Variables a components file uses, with their defaults (None: required).
+
+    As clusterctl decides it (kubernetes-sigs/cluster-api
+    cmd/clusterctl/client/yamlprocessor/simple_processor.go, traverse and
+    Process): a variable's first occurrence counts, and an empty default is none.
+    """
     found: dict[str, str | None] = {}
     for m in _VARIABLE.finditer(text):
         if m.group(1):
-            default = m.group(3) if m.group(2) else None
-            if found.get(m.group(1)) is None:
-                found[m.group(1)] = default
+            found.setdefault(m.group(1), m.group(3) or None)
     return found
 
 
-def envsubst(text: str, values: Mapping[str, str], source: str = "components") -> str:
-    """Substitute like clusterctl (drone/envsubst): every required variable must be set."""
+def envsubst(text: str, values: Mapping[str, str], source: str) -> str:
+    """Substitute like clusterctl (drone/envsubst): every required variable must be set.
+
+    `source` names the file in the error.
+    """
     missing = sorted({name for name, default in variables(text).items() if default is None and name not in values})
     if missing:
         raise MissingVariables(source, missing)
@@ -93,11 +99,9 @@ def envsubst(text: str, values: Mapping[str, str], source: str = "components") -
     def replace(m: re.Match) -> str:
         if m.group(0) == "$$":
             return "$"
-        name, op, default = m.group(1), m.group(2), m.group(3)
-        value = values.get(name)
-        if value is None or (value == "" and op):
-            return default if op else ""
-        return value
+        # Unset reads as empty; `:=` and `:-` give the default for an empty value
+        # and assign nothing (drone/envsubst funcs.go toDefault).
+        return values.get(m.group(1)) or m.group(3) or ""
 
     return _VARIABLE.sub(replace, text)
 
