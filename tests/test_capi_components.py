@@ -105,6 +105,23 @@ def test_inventory_validates_against_clusterctl_crd():
     }
 
 
+def test_inventory_is_labelled_like_clusterctl_init():
+    # kubernetes-sigs/cluster-api cmd/clusterctl/client/repository/components.go
+    # InventoryObject: the common labels plus the core label set to "inventory".
+    hetzner = next(p for p in cc.PROVIDERS if p.name == "hetzner")
+    record = cc.inventory(hetzner)
+    assert record["metadata"] == {
+        "name": "infrastructure-hetzner",
+        "namespace": "caph-system",
+        "labels": {
+            "clusterctl.cluster.x-k8s.io": "",
+            "cluster.x-k8s.io/provider": "infrastructure-hetzner",
+            "clusterctl.cluster.x-k8s.io/core": "inventory",
+        },
+    }
+    assert (record["apiVersion"], record["kind"], record["version"]) == ("clusterctl.cluster.x-k8s.io/v1alpha3", "Provider", versions.CAPH)
+
+
 def test_token_secret_carries_the_move_label():
     secret = cc.token_secret("prod", "t" * 64)
     assert secret["metadata"] == {"name": "hcloud", "namespace": "prod", "labels": {"clusterctl.cluster.x-k8s.io/move": ""}}

@@ -19,6 +19,7 @@ GITHUB = "https://github.com"
 INVENTORY_API = "clusterctl.cluster.x-k8s.io/v1alpha3"
 CLUSTERCTL_LABEL = "clusterctl.cluster.x-k8s.io"
 PROVIDER_LABEL = "cluster.x-k8s.io/provider"
+CORE_LABEL = "clusterctl.cluster.x-k8s.io/core"  # on clusterctl's own objects; "inventory" on Providers
 MOVE_LABEL = "clusterctl.cluster.x-k8s.io/move"
 # clusterctl installs its inventory CRD itself; it is not part of any components file.
 INVENTORY_CRD_PATH = "cmd/clusterctl/config/crd/bases/clusterctl.cluster.x-k8s.io_providers.yaml"
@@ -114,14 +115,15 @@ def label_component(obj: dict, provider: CapiProvider) -> dict:
 
 
 def inventory(provider: CapiProvider) -> dict:
-    """The `Provider` object `clusterctl init` writes for an installed provider."""
+    """The `Provider` object `clusterctl init` writes for an installed provider
+    (kubernetes-sigs/cluster-api cmd/clusterctl/client/repository/components.go InventoryObject)."""
     return {
         "apiVersion": INVENTORY_API,
         "kind": "Provider",
         "metadata": {
             "name": provider.manifest_label,
             "namespace": provider.namespace,
-            "labels": {CLUSTERCTL_LABEL: "", PROVIDER_LABEL: provider.manifest_label},
+            "labels": {CLUSTERCTL_LABEL: "", PROVIDER_LABEL: provider.manifest_label, CORE_LABEL: "inventory"},
         },
         "providerName": provider.name,
         "type": provider.type,
