@@ -73,9 +73,18 @@ def test_provider_table_follows_clusterctl_conventions():
     assert by_label["infrastructure-hetzner"].components_url() == (
         f"https://github.com/syself/cluster-api-provider-hetzner/releases/download/{versions.CAPH}/infrastructure-components.yaml"
     )
-    assert by_label["cluster-api"].components_url("https://mirror.example/gh/") == (
+
+
+@pytest.mark.parametrize("base", ["https://mirror.example/gh", "https://mirror.example/gh/"])
+def test_mirror_replaces_github_with_or_without_trailing_slash(base):
+    core = next(p for p in cc.PROVIDERS if p.manifest_label == "cluster-api")
+    assert core.components_url(base) == (
         f"https://mirror.example/gh/kubernetes-sigs/cluster-api/releases/download/{versions.CAPI}/core-components.yaml"
     )
+    # clusterctl installs its inventory CRD itself, from cluster-api's own tree at the tag.
+    path = "cmd/clusterctl/config/crd/bases/clusterctl.cluster.x-k8s.io_providers.yaml"
+    assert cc.inventory_crd_url(base) == f"https://mirror.example/gh/kubernetes-sigs/cluster-api/raw/{versions.CAPI}/{path}"
+    assert cc.inventory_crd_url() == f"https://github.com/kubernetes-sigs/cluster-api/raw/{versions.CAPI}/{path}"
 
 
 def test_components_are_labelled_like_clusterctl_init():
@@ -123,6 +132,9 @@ def test_inventory_is_labelled_like_clusterctl_init():
 
 
 def test_token_secret_carries_the_move_label():
-    secret = cc.token_secret("prod", "t" * 64)
-    assert secret["metadata"] == {"name": "hcloud", "namespace": "prod", "labels": {"clusterctl.cluster.x-k8s.io/move": ""}}
-    assert secret["stringData"] == {"hcloud": "t" * 64}
+    meta = cc.token_secret_metadata("prod", {"cluster.x-k8s.io/cluster-name": "prod"})
+    assert meta == {
+        "name": "hcloud",
+        "namespace": "prod",
+        "labels": {"cluster.x-k8s.io/cluster-name": "prod", "clusterctl.cluster.x-k8s.io/move": ""},
+    }

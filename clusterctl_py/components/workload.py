@@ -23,7 +23,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from clusterctl_py.render import cluster_autoscaler as autoscaler
-from clusterctl_py.render.capi_components import token_secret
+from clusterctl_py.render.capi_components import token_secret_metadata
 from clusterctl_py.render.cluster import render_cluster
 from clusterctl_py.render.meta import labels as base_labels
 from clusterctl_py.spec import PlatformSpec
@@ -119,7 +119,7 @@ class WorkloadCluster(pulumi.ComponentResource):
 
         token = k8s.core.v1.Secret(
             f"{name}-hcloud-token",
-            metadata=token_secret(ns, "", base_labels(cluster))["metadata"],
+            metadata=token_secret_metadata(ns, base_labels(cluster)),
             type="Opaque",
             string_data={TOKEN_KEY: pulumi.Output.secret(args.hcloud_token)},
             opts=child(depends_on=in_namespace, additional_secret_outputs=["data", "stringData"]),

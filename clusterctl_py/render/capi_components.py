@@ -131,14 +131,8 @@ def inventory(provider: CapiProvider) -> dict:
     }
 
 
-def token_secret(namespace: str, token: str, labels: Mapping[str, str] | None = None) -> dict:
-    """The `hcloud` secret CAPH reads; the move label lets `clusterctl move` carry it along."""
-    from providers.hetzner.render import TOKEN_KEY, TOKEN_SECRET
+def token_secret_metadata(namespace: str, labels: Mapping[str, str]) -> dict:
+    """Metadata of the `hcloud` secret CAPH reads; the move label lets `clusterctl move` carry it along."""
+    from providers.hetzner.render import TOKEN_SECRET
 
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": TOKEN_SECRET, "namespace": namespace, "labels": {**(labels or {}), MOVE_LABEL: ""}},
-        "type": "Opaque",
-        "stringData": {TOKEN_KEY: token},
-    }
+    return {"name": TOKEN_SECRET, "namespace": namespace, "labels": {**labels, MOVE_LABEL: ""}}
