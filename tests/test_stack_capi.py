@@ -155,6 +155,16 @@ def test_inventory_records_every_provider(server):
     )
 
 
+def test_inventory_crd_is_labelled_as_clusterctl_init_labels_it(server):
+    # kubernetes-sigs/cluster-api cmd/clusterctl/client/cluster/inventory.go createObj: clusterctl
+    # finds its own inventory CRD by these labels (and `clusterctl delete` spares it).
+    _, base = server
+    mocks, _, _ = run(base)
+    (crd,) = yaml.safe_load_all(groups(mocks)["capi-clusterctl-inventory-crd"].inputs["yaml"])
+    assert crd["kind"] == "CustomResourceDefinition"
+    assert crd["metadata"]["labels"] == {"clusterctl.cluster.x-k8s.io": "", "clusterctl.cluster.x-k8s.io/core": "inventory"}
+
+
 def test_providers_wait_for_cert_manager_and_core(server):
     _, base = server
     mocks, monitor, _ = run(base)

@@ -109,7 +109,11 @@ class ClusterApi(pulumi.ComponentResource):
         )
         inventory_crd = k8s.yaml.v2.ConfigGroup(
             f"{name}-clusterctl-inventory-crd",
-            yaml=args.fetch(cc.inventory_crd_url(args.components_base_url)),
+            yaml=dump_all(
+                cc.label_inventory_crd(d)
+                for d in yaml.safe_load_all(args.fetch(cc.inventory_crd_url(args.components_base_url)))
+                if d
+            ),
             opts=child(),
         )
         self.resources: list[pulumi.Resource] = [cert_manager, inventory_crd]

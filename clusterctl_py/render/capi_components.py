@@ -114,6 +114,14 @@ def label_component(obj: dict, provider: CapiProvider) -> dict:
     return {**obj, "metadata": meta}
 
 
+def label_inventory_crd(obj: dict) -> dict:
+    """A copy of the inventory CRD with the labels `clusterctl init` gives it
+    (kubernetes-sigs/cluster-api cmd/clusterctl/client/cluster/inventory.go createObj)."""
+    meta = dict(obj.get("metadata") or {})
+    meta["labels"] = {**(meta.get("labels") or {}), CLUSTERCTL_LABEL: "", CORE_LABEL: "inventory"}
+    return {**obj, "metadata": meta}
+
+
 def inventory(provider: CapiProvider) -> dict:
     """The `Provider` object `clusterctl init` writes for an installed provider
     (kubernetes-sigs/cluster-api cmd/clusterctl/client/repository/components.go InventoryObject)."""
