@@ -67,7 +67,7 @@ def _file(path: str, content: str, permissions: str) -> dict:
 
 
 def user_data(server: K3sServer) -> str:
-    files = [_file("/etc/rancher/k3s/config.yaml", yaml.safe_dump(k3s_config(server), sort_keys=True), "0600")]
+    files = [_file("/etc/rancher/k3s/config.yaml", yaml.safe_dump(k3s_config(server)), "0600")]
     for name, (cert, key) in sorted(server.cas.items()):
         if cert is not None:  # "service" is only a key
             files.append(_file(f"{TLS_DIR}/{name}.crt", cert, "0644"))
