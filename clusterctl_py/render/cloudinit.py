@@ -49,9 +49,9 @@ def k3s_config(server: K3sServer) -> dict:
         "tls-san": list(server.tls_sans),
         # The management cluster runs controllers only: no ingress, no service LB.
         "disable": ["traefik", "servicelb"],
-        "write-kubeconfig-mode": "0600",
         "secrets-encryption": True,
-        "protect-kernel-defaults": False,
+        # Left at k3s's defaults: its admin kubeconfig is written 0600 (k3s-io/k3s
+        # pkg/server/server.go writeKubeConfig), protect-kernel-defaults is off.
     }
     if server.servers > 1:
         if server.index == 0:
@@ -62,19 +62,19 @@ def k3s_config(server: K3sServer) -> dict:
 
 
 def _file(path: str, content: str, permissions: str) -> dict:
-    return {"path": path, "content": content, "owner": "root:root", "permissions": permissions}
+    # No owner: cloud-init writes as root:root by default (cloudinit/config/cc_write_files.py, Distro.default_owner).
+    return {"path": path, "content": content, "permissions": permissions}
 
 
 def user_data(server: K3sServer) -> str:
-    files = [_file("/etc/rancher/k3s/config.yaml", yaml.safe_dump(k3s_config(server), sort_keys=True), "0600")]
+    files = [_file("/etc/rancher/k3s/config.yaml", yaml.safe_dump(k3s_config(server)), "0600")]
     for name, (cert, key) in sorted(server.cas.items()):
-        if name == "service":
-            files.append(_file(f"{TLS_DIR}/service.key", key, "0600"))
-            continue
-        files.append(_file(f"{TLS_DIR}/{name}.crt", cert or "", "0644"))
+        if cert is not None:  # "service" is only a key
+            files.append(_file(f"{TLS_DIR}/{name}.crt", cert, "0644"))
         files.append(_file(f"{TLS_DIR}/{name}.key", key, "0600"))
     doc = {
-        "package_update": True,
+        # Installing packages refreshes the package lists first; no package_update needed
+        # (cloudinit/config/cc_package_update_upgrade_install.py, distros/package_management/apt.py).
         "packages": ["curl", "ca-certificates"],
         "ssh_pwauth": False,
         "disable_root_opts": "",
