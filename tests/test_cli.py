@@ -203,3 +203,11 @@ def test_console_script_runs_without_traceback(tmp_path):
     proc = subprocess.run([*cmd, "validate", "-f", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and "malformed YAML" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_generated_yaml_has_no_trailing_whitespace(run):
+    # Reviewers diff generated manifests; editors and linters flag trailing spaces, including in the header.
+    result = run("generate", "cluster", "prod", "-f", EXAMPLE)
+    assert result.exit_code == 0
+    assert [line for line in result.stdout.splitlines() if line != line.rstrip()] == []
+    assert result.stdout.startswith("# Cluster prod, rendered by clusterctl-py")

@@ -251,6 +251,16 @@ def test_pool_labels_and_taints_reach_the_kubelet():
     assert reg["taints"] == [{"key": "batch", "value": "true", "effect": "NoSchedule"}]
 
 
+def test_several_pool_labels_form_one_comma_separated_node_labels_flag():
+    # kubelet --node-labels: "<key>=<value> pairs separated by ','" (kubernetes/kubernetes
+    # cmd/kubelet/app/options/options.go); the kubelet refuses anything else and never joins.
+    objs = render(with_pool(platform_data(), 1, labels={"tier": "batch", "example.com/team": "data"}))
+    kct = next(o for o in of_kind(objs, "KubeadmConfigTemplate") if o["metadata"]["name"].startswith("prod-arm-"))
+    args = kct["spec"]["template"]["spec"]["joinConfiguration"]["nodeRegistration"]["kubeletExtraArgs"]
+    (flag,) = [a["value"] for a in args if a["name"] == "node-labels"]
+    assert dict(pair.split("=", 1) for pair in flag.split(",")) == {"tier": "batch", "example.com/team": "data"}
+
+
 def test_node_role_labels_go_through_capi_not_the_kubelet():
     # The kubelet refuses to start with node-role.kubernetes.io labels in --node-labels.
     objs = render(with_pool(platform_data(), 1, labels={"tier": "batch", "node-role.kubernetes.io/batch": ""}))

@@ -47,5 +47,5 @@ def dump_all(objs: Iterable[object], header: str | None = None) -> str:
     docs = [dump(o) for o in objs]
     text = "---\n" + "---\n".join(docs)
     if header:
-        text = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()) + text
+        text = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()) + text
     return text
