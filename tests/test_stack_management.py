@@ -6,8 +6,10 @@ import pytest
 import yaml
 
 from clusterctl_py.errors import SpecError
-from clusterctl_py.render.cloudinit import USER_DATA_LIMIT
 from tests.support import pulumi_mocks as pm
+
+# Hetzner Cloud accepts at most 32 KiB of user data (API docs, POST /servers user_data).
+USER_DATA_LIMIT = 32 * 1024
 
 CA = "-----BEGIN CERTIFICATE-----\nMIIBmock{name}\n-----END CERTIFICATE-----\n"
 KEY = "-----BEGIN PRIVATE KEY-----\nMIGHmock{name}\n-----END PRIVATE KEY-----\n"
