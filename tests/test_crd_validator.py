@@ -371,37 +371,16 @@ def test_every_pinned_schema_converts():
 
 def test_nullable_and_bare_objects(tmp_path: Path):
     # No pinned CRD uses `nullable`, so a tiny one pins the conversion down.
-    schema = {
+    spec = {
         "type": "object",
         "properties": {
-            "spec": {
-                "type": "object",
-                "properties": {
-                    "mode": {"type": "string", "enum": ["a", "b"], "nullable": True},
-                    "count": {"type": "integer"},
-                    "empty": {"type": "object"},
-                    "labels": {"type": "object", "additionalProperties": {"type": "string"}},
-                },
-            }
+            "mode": {"type": "string", "enum": ["a", "b"], "nullable": True},
+            "count": {"type": "integer"},
+            "empty": {"type": "object"},
+            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
         },
     }
-    crd = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {
-            "group": "example.com",
-            "names": {"kind": "Widget", "plural": "widgets"},
-            "scope": "Namespaced",
-            "versions": [
-                {"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}},
-                {"name": "v0", "served": False, "storage": False, "schema": {"openAPIV3Schema": schema}},
-            ],
-        },
-    }
-    (tmp_path / "example").mkdir()
-    (tmp_path / "example" / "crd.yaml").write_text(yaml.safe_dump(crd))
-    catalog = CrdCatalog.load(tmp_path, ["example"])
+    catalog = _widget_catalog(tmp_path, spec, unserved=("v0",))
 
     def widget(api: str = "example.com/v1", **spec: Any) -> dict[str, Any]:
         return {"apiVersion": api, "kind": "Widget", "metadata": {"name": "w"}, "spec": spec}
@@ -567,7 +546,10 @@ def test_every_pinned_cel_rule_is_evaluated_or_is_a_transition_rule():
     assert not [r for r in rules if "oldSelf" in r.rule and not r.skipped]
 
 
-def _widget_catalog(tmp_path: Path, spec_schema: dict[str, Any], root_rules: list[dict[str, str]] = ()) -> CrdCatalog:
+def _widget_catalog(
+    tmp_path: Path, spec_schema: dict[str, Any], root_rules: list[dict[str, str]] = (), unserved: tuple[str, ...] = ()
+) -> CrdCatalog:
+    """A Widget CRD served at v1 with `spec_schema`, also stored (not served) at each of `unserved`."""
     schema = {"type": "object", "properties": {"spec": spec_schema}}
     if root_rules:
         schema["x-kubernetes-validations"] = list(root_rules)
@@ -579,7 +561,10 @@ def _widget_catalog(tmp_path: Path, spec_schema: dict[str, Any], root_rules: lis
             "group": "example.com",
             "names": {"kind": "Widget", "plural": "widgets"},
             "scope": "Namespaced",
-            "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}}],
+            "versions": [
+                {"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}},
+                *({"name": v, "served": False, "storage": False, "schema": {"openAPIV3Schema": schema}} for v in unserved),
+            ],
         },
     }
     (tmp_path / "example").mkdir()
