@@ -131,6 +131,33 @@ def test_inventory_is_labelled_like_clusterctl_init():
     assert (record["apiVersion"], record["kind"], record["version"]) == ("clusterctl.cluster.x-k8s.io/v1alpha3", "Provider", versions.CAPH)
 
 
+def test_inventory_crd_keeps_its_own_metadata_and_gains_the_init_labels():
+    # kubernetes-sigs/cluster-api cmd/clusterctl/client/cluster/inventory.go
+    # createObj: the CRD as published, its own labels kept, plus the core
+    # label set to "inventory" (and the common label, as on everything
+    # clusterctl installs).
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": "providers.clusterctl.cluster.x-k8s.io",
+            "annotations": {"controller-gen.kubebuilder.io/version": "v0.18.0"},
+            "labels": {"app": "published"},
+        },
+        "spec": {"group": "clusterctl.cluster.x-k8s.io"},
+    }
+    labelled = cc.label_inventory_crd(crd)
+    assert labelled == {
+        **crd,
+        "metadata": {
+            "name": "providers.clusterctl.cluster.x-k8s.io",
+            "annotations": {"controller-gen.kubebuilder.io/version": "v0.18.0"},
+            "labels": {"app": "published", "clusterctl.cluster.x-k8s.io": "", "clusterctl.cluster.x-k8s.io/core": "inventory"},
+        },
+    }
+    assert crd["metadata"]["labels"] == {"app": "published"}, "the fetched document is left as it was"
+
+
 def test_token_secret_carries_the_move_label():
     meta = cc.token_secret_metadata("prod", {"cluster.x-k8s.io/cluster-name": "prod"})
     assert meta == {
