@@ -522,3 +522,8 @@ def test_generate_writes_shared_values_out_without_anchors_or_aliases(dumper, mo
     kubelet = [{"name": "cloud-provider", "value": "external"}]
     assert config["initConfiguration"]["nodeRegistration"]["kubeletExtraArgs"] == kubelet
     assert config["joinConfiguration"]["nodeRegistration"]["kubeletExtraArgs"] == kubelet
+
+
+def test_a_header_becomes_comment_lines_without_trailing_spaces():
+    # An empty header line is written "#", not "# ": editors and linters flag trailing spaces.
+    assert dump_all([{"a": 1}], header="first\n\n  indented") == "# first\n#\n#   indented\n---\na: 1\n"
