@@ -527,3 +527,47 @@ def test_generate_writes_shared_values_out_without_anchors_or_aliases(dumper, mo
 def test_a_header_becomes_comment_lines_without_trailing_spaces():
     # An empty header line is written "#", not "# ": editors and linters flag trailing spaces.
     assert dump_all([{"a": 1}], header="first\n\n  indented") == "# first\n#\n#   indented\n---\na: 1\n"
+
+
+def _references(obj, path=""):
+    """(path, group, kind, name) of every object reference inside `obj`: the
+    v1beta2 contract shape {apiGroup, kind, name} (cluster-api api/core/v1beta2
+    ContractVersionedObjectReference) and the older {apiVersion, kind, name}."""
+    if isinstance(obj, dict):
+        if {"kind", "name"} <= obj.keys() and ("apiGroup" in obj or "apiVersion" in obj):
+            group = obj.get("apiGroup") or obj["apiVersion"].rpartition("/")[0]
+            yield path, group, obj["kind"], obj["name"]
+        for key, value in obj.items():
+            yield from _references(value, f"{path}.{key}")
+    elif isinstance(obj, list):
+        for i, value in enumerate(obj):
+            yield from _references(value, f"{path}[{i}]")
+
+
+def test_every_reference_resolves_to_a_rendered_object():
+    # A Cluster whose controlPlaneRef or infrastructureRef names nothing never
+    # provisions; CAPI only reports it in a condition.
+    objs = render()
+    rendered = {(o["apiVersion"].rpartition("/")[0], o["kind"], o["metadata"]["name"]) for o in objs}
+    refs = [(o["kind"], *ref) for o in objs for ref in _references(o.get("spec", {}), "spec")]
+    paths = {(kind, path) for kind, path, *_ in refs}
+    assert {
+        ("Cluster", "spec.controlPlaneRef"),
+        ("Cluster", "spec.infrastructureRef"),
+        ("KubeadmControlPlane", "spec.machineTemplate.spec.infrastructureRef"),
+        ("MachineDeployment", "spec.template.spec.bootstrap.configRef"),
+        ("MachineDeployment", "spec.template.spec.infrastructureRef"),
+    } <= paths
+    dangling = [(kind, path, f"{group}/{ref_kind}/{name}") for kind, path, group, ref_kind, name in refs if (group, ref_kind, name) not in rendered]
+    assert not dangling
+
+
+def test_the_api_server_reaches_kubelets_on_their_private_address_first():
+    # Hetzner nodes have a private InternalIP and a public ExternalIP; logs, exec
+    # and port-forward go from the API server to the kubelet, so over the private
+    # network first. Values are NodeAddressType names as kubernetes spells them
+    # (k8s.io/api core/v1 types.go: Hostname, InternalIP, ExternalIP, InternalDNS, ExternalDNS).
+    kcp = of_kind(render(), "KubeadmControlPlane")[0]
+    api_server = kcp["spec"]["kubeadmConfigSpec"]["clusterConfiguration"]["apiServer"]["extraArgs"]
+    value = next(a["value"] for a in api_server if a["name"] == "kubelet-preferred-address-types")
+    assert value.split(",") == ["InternalIP", "ExternalIP", "Hostname"]
