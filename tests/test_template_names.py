@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from clusterctl_py import spec as spec_mod
 from clusterctl_py.render import render_cluster
+from tests.conftest import EXAMPLE
 
 # No example database: it would be written into the checkout.
 SETTINGS = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -389,3 +390,40 @@ def test_reordering_taints_renames_nothing():
     reordered = copy.deepcopy(data)
     reordered["clusters"][0]["pools"][0]["taints"].reverse()
     assert changed(references(render(data)), references(render(reordered))) == set()
+
+
+def test_reordering_labels_renames_nothing():
+    data = {
+        "hetzner": {"sshKeys": ["ops"]},
+        "clusters": [
+            {
+                "name": "shop",
+                "kubernetesVersion": "v1.33.4",
+                "pools": [{"name": "web", "serverType": "cpx22", "max": 3, "labels": {"tier": "web", "example.com/team": "shop"}}],
+            }
+        ],
+    }
+    reordered = copy.deepcopy(data)
+    reordered["clusters"][0]["pools"][0]["labels"] = dict(reversed(data["clusters"][0]["pools"][0]["labels"].items()))
+    assert changed(references(render(data)), references(render(reordered))) == set()
+
+
+# --------------------------------------------------------------------------- names across releases
+
+
+def test_template_names_of_the_example_stay_the_same_across_releases():
+    # A new clusterctl-py that named the same content differently would roll
+    # every machine of every cluster on the next `up`. Update this list only
+    # with a change that means to roll machines, and say so in the release notes.
+    spec = spec_mod.load(EXAMPLE)
+    names = {o["metadata"]["name"] for o in render_cluster(spec, spec.cluster("prod")) if o["kind"] in (HCLOUD, KUBEADM)}
+    assert names == {
+        "prod-control-plane-b5cf47e4",
+        "prod-general-38885abe",
+        "prod-general-9f1ed191",
+        "prod-general-2-35b88d67",
+        "prod-arm-ec072b15",
+        "prod-arm-7f5d2823",
+        "prod-arm-2-102fafe9",
+        "prod-arm-3-5fdd08b0",
+    }
