@@ -33,7 +33,6 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
 
 import providers
 from clusterctl_py import networks, versions
@@ -48,7 +47,7 @@ from clusterctl_py.node_labels import (
     is_kubelet_label,
     is_kubernetes_label,
 )
-from clusterctl_py.errors import Problem, SpecError, problems_from_validation
+from clusterctl_py.errors import Problem, SpecError, invalid, problems_from_validation
 from providers.hetzner.settings import HetznerSettings
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -77,18 +76,15 @@ MAX_YAML_VALUES = 20_000
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "cert-manager")
 RESERVED_NAMESPACE_PREFIXES = ("kube-", "capi-", "caph-", "caaph-")
 
-def _dns_label(max_len: int):
-    def check(value: str) -> str:
-        if len(value) > max_len or not _DNS_LABEL.match(value):
-            raise PydanticCustomError(
-                "dns_label",
-                "'{value}' is not a valid name: use 1-{max} lowercase letters, digits and '-', "
-                "starting and ending with a letter or digit (DNS-1123 label)",
-                {"value": value[:80], "max": max_len},
-            )
-        return value
-
-    return AfterValidator(check)
+def _dns_label(value: str, max_len: int) -> str:
+    if len(value) > max_len or not _DNS_LABEL.match(value):
+        raise invalid(
+            "'{value}' is not a valid name: use 1-{max} lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit (DNS-1123 label)",
+            value=value[:80],
+            max=max_len,
+        )
+    return value
 
 
 def _label_key(key: str) -> str:
@@ -97,9 +93,7 @@ def _label_key(key: str) -> str:
     if prefix:
         ok = ok and len(prefix) <= 253 and _DNS_SUBDOMAIN.match(prefix)
     if not ok:
-        raise PydanticCustomError(
-            "label_key", "'{key}' is not a valid Kubernetes label key ([prefix/]name, name <= 63 chars)", {"key": key[:80]}
-        )
+        raise invalid("'{key}' is not a valid Kubernetes label key ([prefix/]name, name <= 63 chars)", key=key[:80])
     return key
 
 
@@ -107,46 +101,41 @@ def _node_label_key(key: str) -> str:
     """Keys a pool may put on its nodes: what the kubelet accepts, minus what CAPI and the kubelet own."""
     prefix = key.rpartition("/")[0]
     if in_domain(prefix, CAPI_LABEL_DOMAIN):
-        raise PydanticCustomError(
-            "label_capi",
+        raise invalid(
             "label '{key}' is in Cluster API's domain cluster.x-k8s.io: CAPI sets these labels itself"
             " (cluster.x-k8s.io/cluster-name, node.cluster.x-k8s.io/pool, ...) and selects machines by them;"
             " use a prefix of your own",
-            {"key": key},
+            key=key,
         )
     if key in CONTROL_PLANE_ROLE_LABELS:
-        raise PydanticCustomError(
-            "label_control_plane",
+        raise invalid(
             "label '{key}' marks control-plane nodes (KubeadmControlPlane finds its nodes by it); pools hold workers",
-            {"key": key},
+            key=key,
         )
     if prefix == NODE_ROLE_DOMAIN:
         return key
     if key in KUBELET_OWN_LABELS:
-        raise PydanticCustomError(
-            "label_kubelet_own",
+        raise invalid(
             "label '{key}' is set by the kubelet from each machine; a pool label would overwrite it on every node",
-            {"key": key},
+            key=key,
         )
     if is_kubernetes_label(key) and not is_kubelet_label(key):
         allowed = [f"{NODE_ROLE_DOMAIN}/* (set through the Machine)"]
         allowed += [f"[*.]{ns}/*" for ns in KUBELET_LABEL_NAMESPACES]
         allowed += sorted(KUBELET_LABELS - KUBELET_OWN_LABELS - {"node.kubernetes.io/instance-type"})
-        raise PydanticCustomError(
-            "label_reserved",
+        raise invalid(
             "label '{key}' is in the kubernetes.io / k8s.io namespace, which the kubelet refuses in"
             " --node-labels; allowed there: {allowed}",
-            {"key": key, "allowed": ", ".join(allowed)},
+            key=key,
+            allowed=", ".join(allowed),
         )
     return key
 
 
 def _label_value(value: str) -> str:
     if len(value) > 63 or (value and not _LABEL_NAME.match(value)):
-        raise PydanticCustomError(
-            "label_value",
-            "'{value}' is not a valid Kubernetes label value (<= 63 alphanumerics, '-', '_' or '.')",
-            {"value": value[:80]},
+        raise invalid(
+            "'{value}' is not a valid Kubernetes label value (<= 63 alphanumerics, '-', '_' or '.')", value=value[:80]
         )
     return value
 
@@ -154,15 +143,15 @@ def _label_value(value: str) -> str:
 def _kubernetes_version(value: str) -> str:
     m = _VERSION.match(value.strip())
     if not m:
-        raise PydanticCustomError(
-            "k8s_version", "'{value}' is not a Kubernetes version like v1.33.4", {"value": value[:80]}
-        )
+        raise invalid("'{value}' is not a Kubernetes version like v1.33.4", value=value[:80])
     major, minor = int(m[1]), int(m[2])
     if not versions.KUBERNETES_MIN <= (major, minor) <= versions.KUBERNETES_MAX:
-        raise PydanticCustomError(
-            "k8s_version_range",
+        raise invalid(
             "Kubernetes {value} is not supported by Cluster API {capi} with CAPH {caph}; allowed: {range}",
-            {"value": value, "capi": versions.CAPI, "caph": versions.CAPH, "range": versions.supported_kubernetes()},
+            value=value,
+            capi=versions.CAPI,
+            caph=versions.CAPH,
+            range=versions.supported_kubernetes(),
         )
     return f"v{major}.{minor}.{m[3]}"
 
@@ -178,10 +167,10 @@ def _cluster_cidr(value: str) -> str:
 
 def _pool_max(value: int) -> int:
     if value > POOL_MAX:
-        raise PydanticCustomError(
-            "pool_max",
+        raise invalid(
             "max {value} is above {limit}, more servers than one cluster's private network holds",
-            {"value": value, "limit": POOL_MAX},
+            value=value,
+            limit=POOL_MAX,
         )
     return value
 
@@ -192,9 +181,7 @@ def _is_reserved_namespace(value: str) -> bool:
 
 def _namespace(value: str) -> str:
     if _is_reserved_namespace(value):
-        raise PydanticCustomError(
-            "namespace_reserved", "namespace '{value}' is reserved ({why})", {"value": value, "why": _RESERVED_WHY}
-        )
+        raise invalid("namespace '{value}' is reserved ({why})", value=value, why=_RESERVED_WHY)
     return value
 
 
@@ -206,26 +193,20 @@ _RESERVED_WHY = (
 )
 
 
-def _one_of(*choices: int):
+def _one_of(value: int, choices: tuple[int, ...]) -> int:
     """A strict int among `choices` (Literal would take True for 1 and 3.0 for 3)."""
-
-    def check(value: int) -> int:
-        if value not in choices:
-            raise PydanticCustomError(
-                "one_of",
-                "must be {allowed} (got {value})",
-                {"allowed": ", ".join(map(str, choices[:-1])) + " or " + str(choices[-1]), "value": value},
-            )
-        return value
-
-    return AfterValidator(check)
+    if value not in choices:
+        allowed = ", ".join(map(str, choices[:-1])) + " or " + str(choices[-1])
+        raise invalid("must be {allowed} (got {value})", allowed=allowed, value=value)
+    return value
 
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
 ClusterCidr = Annotated[str, AfterValidator(_cluster_cidr)]
-ClusterName = Annotated[str, _dns_label(CLUSTER_NAME_MAX)]
-PoolName = Annotated[str, _dns_label(POOL_NAME_MAX)]
-Namespace = Annotated[str, _dns_label(63), AfterValidator(_namespace)]
+# partial, not a closure: mutation testing sees only code that runs after import.
+ClusterName = Annotated[str, AfterValidator(functools.partial(_dns_label, max_len=CLUSTER_NAME_MAX))]
+PoolName = Annotated[str, AfterValidator(functools.partial(_dns_label, max_len=POOL_NAME_MAX))]
+Namespace = Annotated[str, AfterValidator(functools.partial(_dns_label, max_len=63)), AfterValidator(_namespace)]
 LabelKey = Annotated[str, AfterValidator(_label_key)]
 NodeLabelKey = Annotated[str, AfterValidator(_label_key), AfterValidator(_node_label_key)]
 LabelValue = Annotated[str, AfterValidator(_label_value)]
@@ -253,7 +234,7 @@ class Taint(_Model):
 
 
 class ControlPlaneSpec(_Model):
-    replicas: Annotated[int, _one_of(1, 3, 5)] = Field(3, description="Odd, so etcd keeps quorum.")
+    replicas: Annotated[int, AfterValidator(functools.partial(_one_of, choices=(1, 3, 5)))] = Field(3, description="Odd, so etcd keeps quorum.")
     server_type: Name = "cpx22"
 
 
@@ -272,7 +253,7 @@ class PoolSpec(_Model):
     @classmethod
     def _not_reserved(cls, name: str) -> str:
         if name in RESERVED_POOL_NAMES:
-            raise PydanticCustomError("reserved", "pool name '{name}' is reserved", {"name": name})
+            raise invalid("pool name '{name}' is reserved", name=name)
         return name
 
     @field_validator("max")
@@ -280,7 +261,7 @@ class PoolSpec(_Model):
     def _max_not_below_min(cls, value: int, info: ValidationInfo) -> int:
         low = info.data.get("min")
         if low is not None and value < low:
-            raise PydanticCustomError("min_max", "max ({max}) must be >= min ({min})", {"max": value, "min": low})
+            raise invalid("max ({max}) must be >= min ({min})", max=value, min=low)
         return value
 
 
@@ -301,10 +282,10 @@ class ClusterSpec(_Model):
     def _apart_from_pods(cls, value: str, info: ValidationInfo) -> str:
         pods = info.data.get("pod_cidr")
         if pods is not None and ipaddress.ip_network(value).overlaps(ipaddress.ip_network(pods)):
-            raise PydanticCustomError(
-                "cidr_overlap",
+            raise invalid(
                 "serviceCidr {value} overlaps podCidr {pods}; service and pod addresses must be distinct",
-                {"value": value, "pods": pods},
+                value=value,
+                pods=pods,
             )
         return value
 
@@ -324,12 +305,13 @@ _K3S_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)\+k3s(\d+)$")
 def _k3s_version(value: str) -> str:
     m = _K3S_VERSION.match(value)
     if not m:
-        raise PydanticCustomError("k3s_version", "'{value}' is not a k3s release like v1.33.4+k3s1", {"value": value[:80]})
+        raise invalid("'{value}' is not a k3s release like v1.33.4+k3s1", value=value[:80])
     if not versions.KUBERNETES_MIN <= (int(m[1]), int(m[2])) <= versions.KUBERNETES_MAX:
-        raise PydanticCustomError(
-            "k3s_version_range",
+        raise invalid(
             "k3s {value} is outside the management-cluster range of Cluster API {capi}; allowed: {range}",
-            {"value": value, "capi": versions.CAPI, "range": versions.supported_kubernetes()},
+            value=value,
+            capi=versions.CAPI,
+            range=versions.supported_kubernetes(),
         )
     return value
 
@@ -338,7 +320,7 @@ class ManagementSpec(_Model):
     """The k3s cluster that runs the Cluster API controllers."""
 
     name: ClusterName = "mgmt"
-    servers: Annotated[int, _one_of(1, 3)] = Field(1, description="3 runs k3s with embedded etcd (HA).")
+    servers: Annotated[int, AfterValidator(functools.partial(_one_of, choices=(1, 3)))] = Field(1, description="3 runs k3s with embedded etcd (HA).")
     server_type: Name = "cpx32"
     location: Name | None = None
     # Explicit alias: the generator would spell it k3SVersion.
