@@ -219,12 +219,16 @@ class _Model(BaseModel):
     # Only the documented camelCase keys are accepted.
     model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True, strict=True)
 
-    _complete: bool = PrivateAttr(True)
+    _failed: frozenset[str] = PrivateAttr(frozenset())
 
     @property
     def complete(self) -> bool:
-        """False while validation is still collecting problems: some fields are None (see _partial)."""
-        return self._complete
+        """False while validation is still collecting problems: some fields failed (see _partial)."""
+        return not self._failed
+
+    def failed(self, field: str) -> bool:
+        """Whether `field` failed validation: it is None, or a partial model or list of them."""
+        return field in self._failed
 
 
 class Taint(_Model):
@@ -376,16 +380,17 @@ def _partial(model: type[BaseModel], raw: Any, locs: list[tuple]) -> Any:
     """`raw` as `model`, as far as it validated (`locs`: where pydantic found problems).
 
     Fields with problems are None, down to the items of lists of models; such
-    a model is marked incomplete (`complete` False). The cross checks
+    a model records them (`failed`, `complete` False). The cross checks
     and the provider's checks run on this, each check on the fields it reads,
     so one broken value does not hide the problems of the rest. Partial models
     never leave this module: parse() raises.
     """
     if not locs:
         return model.model_validate(raw)
-    if () in locs or not isinstance(raw, dict):
+    if () in locs:  # not a mapping, or refused as a whole
         return None
     values: dict[str, Any] = {}
+    failed = set()
     for name, f in model.model_fields.items():
         key = f.alias or name
         sub = [loc[1:] for loc in locs if loc[0] == key]
@@ -396,16 +401,17 @@ def _partial(model: type[BaseModel], raw: Any, locs: list[tuple]) -> Any:
                 if key in raw
                 else f.get_default(call_default_factory=True)
             )
-        elif isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel):
+            continue
+        failed.add(name)
+        if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel):
             values[name] = _partial(f.annotation, raw[key], sub) if key in raw else None
         elif item is not None and () not in sub and isinstance(raw.get(key), list):
             values[name] = [_partial(item, v, [s[1:] for s in sub if s[0] == i]) for i, v in enumerate(raw[key])]
         else:
             values[name] = None
-    fields_set = {n for n, f in model.model_fields.items() if (f.alias or n) in raw}
-    instance = model.model_construct(_fields_set=fields_set, **values)
-    if "_complete" in model.__private_attributes__:
-        instance._complete = False
+    instance = model.model_construct(**values)
+    if "_failed" in model.__private_attributes__:
+        instance._failed = frozenset(failed)
     return instance
 
 
@@ -430,7 +436,7 @@ def _cross_checks(spec: PlatformSpec) -> list[Problem]:
 
 def _defaults_namespace(cluster: ClusterSpec) -> bool:
     """Whether the cluster's name is its namespace (False too where its namespace is invalid)."""
-    return cluster.namespace is None and (cluster.complete or "namespace" not in cluster.model_fields_set)
+    return cluster.namespace is None and not cluster.failed("namespace")
 
 
 def _namespace_of(cluster: ClusterSpec) -> str | None:
@@ -587,10 +593,15 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _m
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _int)
 
 
+def _refused(message: str, source: str | None = None) -> SpecError:
+    """A problem with the input as a whole, not one field."""
+    return SpecError([Problem("", message)], source)
+
+
 def parse(data: Any, source: str | None = None) -> PlatformSpec:
     """Validate already-parsed data (YAML, Pulumi config) into a spec."""
     if not isinstance(data, dict):
-        raise SpecError([Problem("", f"expected a mapping at the top level, got {type(data).__name__}")], source)
+        raise _refused(f"expected a mapping at the top level, got {type(data).__name__}", source)
     try:
         return PlatformSpec.model_validate(data)
     except SpecError as err:
@@ -602,35 +613,37 @@ def load(path: str | Path) -> PlatformSpec:
     path = Path(path)
     try:
         with path.open("rb") as f:
-            raw = f.read(MAX_INPUT_BYTES + 1)
+            raw = f.read(MAX_INPUT_BYTES + 1)  # never more, even from an endless pipe
     except FileNotFoundError:
-        raise SpecError([Problem("", f"file not found: {path}")]) from None
+        raise _refused(f"file not found: {path}") from None
     except OSError as exc:
-        raise SpecError([Problem("", f"cannot read {path}: {exc}")]) from None
+        raise _refused(f"cannot read {path}: {exc}") from None
     if len(raw) > MAX_INPUT_BYTES:
-        raise SpecError([Problem("", _too_large())], str(path))
+        raise _refused(_TOO_LARGE, str(path))
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode()
     except UnicodeDecodeError as exc:
-        raise SpecError([Problem("", f"cannot read {path}: {exc}")]) from None
+        raise _refused(f"cannot read {path}: {exc}") from None
     return loads(text, source=str(path))
 
 
-def _too_large() -> str:
-    return f"larger than {MAX_INPUT_BYTES // 1024} KiB; a platform spec is a few KiB, so this is not one"
+_TOO_LARGE = f"larger than {MAX_INPUT_BYTES // 1024} KiB; a platform spec is a few KiB, so this is not one"
 
 
 def loads(text: str, source: str | None = None) -> PlatformSpec:
     if len(text) > MAX_INPUT_BYTES:
-        raise SpecError([Problem("", _too_large())], source)
+        raise _refused(_TOO_LARGE, source)
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise SpecError([Problem("", f"malformed YAML: {where}{reason}")], source) from None
-    except (ValueError, RecursionError) as exc:
-        # Values PyYAML cannot build (e.g. an impossible date like 2024-13-45).
-        raise SpecError([Problem("", f"malformed YAML: {str(exc)[:200]}")], source) from None
+    except yaml.reader.ReaderError as exc:
+        # Found before parsing, so without a mark; its own text spans two lines.
+        before = text[: exc.position]
+        where = f"line {before.count(chr(10)) + 1}, column {exc.position - before.rfind(chr(10))}"
+        raise _refused(f"malformed YAML: {where}: unacceptable character #x{exc.character:04x}: {exc.reason}", source) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise _refused(f"malformed YAML: line {mark.line + 1}, column {mark.column + 1}: {exc.problem}", source) from None
+    except ValueError as exc:
+        # Values PyYAML cannot build (an impossible date like 2024-13-45, `!!int abc`), cut: they may quote the input.
+        raise _refused(f"malformed YAML: {str(exc)[:200]}", source) from None
     return parse(data if data is not None else {}, source)

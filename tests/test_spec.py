@@ -603,6 +603,18 @@ def test_an_explicit_null_namespace_is_the_cluster_name(data):
     data["clusters"].append(dict(data["clusters"][0], name="staging", namespace=None))
     spec_mod.parse(data)
 
+
+def test_an_explicit_null_namespace_is_the_cluster_name_while_other_fields_are_broken(data):
+    cluster(data, name="default", namespace=None, kubernetesVersion="latest")
+    assert problems(data) == [
+        "clusters[0].kubernetesVersion: 'latest' is not a Kubernetes version like v1.33.4",
+        "clusters[0].name: cluster 'default' sets no namespace, so its namespace would be 'default', which is"
+        " reserved (Kubernetes and what clusterctl-py installs in the management cluster use default,"
+        " cert-manager, kube-*, capi-*, caph-*, caaph-*; the cluster stack owns its namespace and deletes it"
+        " on destroy); rename the cluster or set namespace",
+    ]
+
+
 def test_every_namespace_clusterctl_installs_into_is_refused(data):
     from clusterctl_py.render.capi_components import PROVIDERS
 
@@ -734,6 +746,16 @@ def test_numbers_too_long_to_read_are_refused():
 
 def test_impossible_dates_are_malformed_yaml():
     assert problems(text="hetzner: {sshKeys: [ops]}\nx: 2024-13-45\n") == ["malformed YAML: month must be in 1..12"]
+
+
+def test_control_characters_are_named_by_line_and_column():
+    # PyYAML's reader finds them before parsing; its own message spans two lines and counts characters.
+    assert problems(text="hetzner: {sshKeys: [ops]}\nx: a\x00b\n") == [
+        "malformed YAML: line 2, column 5: unacceptable character #x0000: special characters are not allowed"
+    ]
+    assert problems(text="x: \x07") == [
+        "malformed YAML: line 1, column 4: unacceptable character #x0007: special characters are not allowed"
+    ]
 
 
 def test_large_files_are_refused_before_reading(tmp_path):
