@@ -641,8 +641,11 @@ def loads(text: str, source: str | None = None) -> PlatformSpec:
         where = f"line {before.count(chr(10)) + 1}, column {exc.position - before.rfind(chr(10))}"
         raise _refused(f"malformed YAML: {where}: unacceptable character #x{exc.character:04x}: {exc.reason}", source) from None
     except yaml.MarkedYAMLError as exc:
+        # The context says what was being read ("expected a single document in the stream"); alone,
+        # some problems mean little ("but found another document").
+        reason = f"{exc.context}, {exc.problem}" if exc.context else exc.problem
         mark = exc.problem_mark
-        raise _refused(f"malformed YAML: line {mark.line + 1}, column {mark.column + 1}: {exc.problem}", source) from None
+        raise _refused(f"malformed YAML: line {mark.line + 1}, column {mark.column + 1}: {reason}", source) from None
     except ValueError as exc:
         # Values PyYAML cannot build (an impossible date like 2024-13-45, `!!int abc`), cut: they may quote the input.
         raise _refused(f"malformed YAML: {str(exc)[:200]}", source) from None

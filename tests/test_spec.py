@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from clusterctl_py import spec as spec_mod
+from clusterctl_py import spec as spec_mod, versions
 from clusterctl_py.errors import SpecError
 from tests.conftest import BASE, EXAMPLE, platform_data
 
@@ -316,8 +316,15 @@ def test_catalog_problems_in_several_places_are_all_reported(data):
 
 
 def test_malformed_yaml():
-    lines = problems(text="hetzner: {sshKeys: [ops]\nclusters: [")
-    assert len(lines) == 1 and lines[0].startswith("malformed YAML: line 2, column 1:"), lines
+    assert problems(text="hetzner: {sshKeys: [ops]\nclusters: [") == [
+        "malformed YAML: line 2, column 1: while parsing a flow mapping, expected ',' or '}', but got '<scalar>'"
+    ]
+
+
+def test_a_second_yaml_document_is_refused():
+    assert problems(text="hetzner: {sshKeys: [ops]}\n---\nclusters: []\n") == [
+        "malformed YAML: line 2, column 1: expected a single document in the stream, but found another document"
+    ]
 
 
 def test_duplicate_yaml_keys_are_refused():
@@ -514,14 +521,29 @@ def test_unknown_cluster_lookup(example_spec):
     with pytest.raises(SpecError) as info:
         example_spec.cluster("nope")
     assert str(info.value) == "clusters: no cluster named 'nope'; defined: prod"
+    with pytest.raises(SpecError) as info:
+        spec_mod.parse({"hetzner": {"sshKeys": ["ops"]}}).cluster("prod")
+    assert str(info.value) == "clusters: no cluster named 'prod'; defined: none"
 
 
 def test_file_errors(tmp_path):
-    with pytest.raises(SpecError, match="file not found"):
-        spec_mod.load(tmp_path / "missing.yaml")
+    def render(path):
+        with pytest.raises(SpecError) as info:
+            spec_mod.load(path)
+        return info.value.render()
+
+    assert render(tmp_path / "missing.yaml") == f"file not found: {tmp_path / 'missing.yaml'}"
     (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00")
-    with pytest.raises(SpecError, match="cannot read"):
-        spec_mod.load(tmp_path / "bin.yaml")
+    assert render(tmp_path / "bin.yaml") == (
+        f"cannot read {tmp_path / 'bin.yaml'}: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"
+    )
+    assert render(tmp_path) == f"cannot read {tmp_path}: [Errno 21] Is a directory: '{tmp_path}'"
+
+
+def test_yaml_values_python_cannot_build_name_the_value():
+    assert problems(text="hetzner: {sshKeys: [ops]}\nx: !!int abc\n") == [
+        "malformed YAML: invalid literal for int() with base 10: 'abc'"
+    ]
 
 
 # --- cluster networks -------------------------------------------------------------------
@@ -775,6 +797,250 @@ def test_messages_show_a_bounded_part_of_huge_values(data):
     line = only(problems(data), "clusters[0].pools[0].taints[0].effect")
     assert line.endswith("(got [[[...], [...]], [[...], [...]]])") and len(line) < 200
 
+
+# --- each rule's whole message -----------------------------------------------------------------
+# One bad value each; the user sees exactly these lines (path: message), so every part of a
+# message (the value, the limit, what is allowed) is checked, not a fragment of it.
+
+_SERVER_TYPES = "cx23, cx33, cx43, cx53, cpx12, cpx22, cpx32, cpx42, cpx52, cpx62, cax11, cax21, cax31, cax41, ccx13, ccx23, ccx33, ccx43, ccx53, ccx63"
+_SOLD_IN_ASH = "cpx12, cpx22, cpx32, cpx42, cpx52, cpx62, ccx13, ccx23, ccx33, ccx43, ccx53, ccx63"
+_LOCATIONS = "fsn1, nbg1, hel1, ash, hil, sin"
+_RFC1918 = "allowed: a range inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 (RFC 1918)"
+_DNS = "lowercase letters, digits and '-', starting and ending with a letter or digit (DNS-1123 label)"
+_KUBELET_ALLOWED = (
+    "node-role.kubernetes.io/* (set through the Machine), [*.]kubelet.kubernetes.io/*, [*.]node.kubernetes.io/*,"
+    " beta.kubernetes.io/instance-type, failure-domain.beta.kubernetes.io/region,"
+    " failure-domain.beta.kubernetes.io/zone, topology.kubernetes.io/region, topology.kubernetes.io/zone"
+)
+
+
+def _c(d):
+    return d["clusters"][0]
+
+
+def _p(d, i=0):
+    return d["clusters"][0]["pools"][i]
+
+
+MESSAGES = {
+    "cluster name": (
+        lambda d: _c(d).update(name="Prod"),
+        f"clusters[0].name: 'Prod' is not a valid name: use 1-24 {_DNS}",
+    ),
+    "pool name": (
+        lambda d: _p(d).update(name="General"),
+        f"clusters[0].pools[0].name: 'General' is not a valid name: use 1-20 {_DNS}",
+    ),
+    "namespace": (
+        lambda d: _c(d).update(namespace="Team_A"),
+        f"clusters[0].namespace: 'Team_A' is not a valid name: use 1-63 {_DNS}",
+    ),
+    "label key": (
+        lambda d: _p(d).update(labels={"bad key": "x"}),
+        "clusters[0].pools[0].labels.bad key: 'bad key' is not a valid Kubernetes label key ([prefix/]name, name <= 63 chars)",
+    ),
+    "label key prefix": (
+        lambda d: _p(d).update(labels={"Bad_/x": "x"}),
+        "clusters[0].pools[0].labels.Bad_/x: 'Bad_/x' is not a valid Kubernetes label key ([prefix/]name, name <= 63 chars)",
+    ),
+    "Cluster API label": (
+        lambda d: _p(d).update(labels={"node.cluster.x-k8s.io/pool": "x"}),
+        "clusters[0].pools[0].labels.node.cluster.x-k8s.io/pool: label 'node.cluster.x-k8s.io/pool' is in Cluster API's"
+        " domain cluster.x-k8s.io: CAPI sets these labels itself (cluster.x-k8s.io/cluster-name,"
+        " node.cluster.x-k8s.io/pool, ...) and selects machines by them; use a prefix of your own",
+    ),
+    "control-plane role label": (
+        lambda d: _p(d).update(labels={"node-role.kubernetes.io/control-plane": ""}),
+        "clusters[0].pools[0].labels.node-role.kubernetes.io/control-plane: label"
+        " 'node-role.kubernetes.io/control-plane' marks control-plane nodes (KubeadmControlPlane finds its nodes by"
+        " it); pools hold workers",
+    ),
+    "kubelet's own label": (
+        lambda d: _p(d).update(labels={"kubernetes.io/hostname": "x"}),
+        "clusters[0].pools[0].labels.kubernetes.io/hostname: label 'kubernetes.io/hostname' is set by the kubelet"
+        " from each machine; a pool label would overwrite it on every node",
+    ),
+    "kubernetes.io label": (
+        lambda d: _p(d).update(labels={"kubernetes.io/foo": "x"}),
+        "clusters[0].pools[0].labels.kubernetes.io/foo: label 'kubernetes.io/foo' is in the kubernetes.io / k8s.io"
+        f" namespace, which the kubelet refuses in --node-labels; allowed there: {_KUBELET_ALLOWED}",
+    ),
+    "label value": (
+        lambda d: _p(d).update(labels={"a": "b c"}),
+        "clusters[0].pools[0].labels.a: 'b c' is not a valid Kubernetes label value (<= 63 alphanumerics, '-', '_' or '.')",
+    ),
+    "long label value": (
+        lambda d: _p(d).update(labels={"a": "b" * 64}),
+        f"clusters[0].pools[0].labels.a: '{'b' * 64}' is not a valid Kubernetes label value"
+        " (<= 63 alphanumerics, '-', '_' or '.')",
+    ),
+    "kubernetes version": (
+        lambda d: _c(d).update(kubernetesVersion="latest"),
+        "clusters[0].kubernetesVersion: 'latest' is not a Kubernetes version like v1.33.4",
+    ),
+    "kubernetes version range": (
+        lambda d: _c(d).update(kubernetesVersion="v1.31.9"),
+        f"clusters[0].kubernetesVersion: Kubernetes v1.31.9 is not supported by Cluster API {versions.CAPI} with"
+        f" CAPH {versions.CAPH}; allowed: v1.32 to v1.36",
+    ),
+    "CIDR": (
+        lambda d: d["management"].update(apiAllowedCidrs=["1.2.3.4/33"]),
+        "management.apiAllowedCidrs[0]: '1.2.3.4/33' is not a CIDR block"
+        " ('1.2.3.4/33' does not appear to be an IPv4 or IPv6 network)",
+    ),
+    "IPv6 pod range": (
+        lambda d: _c(d).update(podCidr="fd00::/64"),
+        f"clusters[0].podCidr: 'fd00::/64' is an IPv6 range; {_RFC1918}, as the cluster network is IPv4-only",
+    ),
+    "public pod range": (
+        lambda d: _c(d).update(podCidr="8.8.0.0/16"),
+        f"clusters[0].podCidr: '8.8.0.0/16' is not a private IPv4 range; {_RFC1918}, as the cluster network is IPv4-only",
+    ),
+    "public service range": (
+        lambda d: _c(d).update(serviceCidr="100.64.0.0/12"),
+        f"clusters[0].serviceCidr: '100.64.0.0/12' is not a private IPv4 range; {_RFC1918},"
+        " as the cluster network is IPv4-only",
+    ),
+    "pool max": (
+        lambda d: _p(d).update(max=101),
+        "clusters[0].pools[0].max: max 101 is above 100, more servers than one cluster's private network holds",
+    ),
+    "reserved namespace": (
+        lambda d: _c(d).update(namespace="kube-system"),
+        "clusters[0].namespace: namespace 'kube-system' is reserved (Kubernetes and what clusterctl-py installs in"
+        " the management cluster use default, cert-manager, kube-*, capi-*, caph-*, caaph-*; the cluster stack owns"
+        " its namespace and deletes it on destroy)",
+    ),
+    "control plane replicas": (
+        lambda d: _c(d)["controlPlane"].update(replicas=2),
+        "clusters[0].controlPlane.replicas: must be 1, 3 or 5 (got 2)",
+    ),
+    "management servers": (
+        lambda d: d["management"].update(servers=2),
+        "management.servers: must be 1 or 3 (got 2)",
+    ),
+    "reserved pool name": (
+        lambda d: _p(d).update(name="control-plane"),
+        "clusters[0].pools[0].name: pool name 'control-plane' is reserved",
+    ),
+    "min above max": (
+        lambda d: _p(d).update(min=3, max=2),
+        "clusters[0].pools[0].max: max (2) must be >= min (3)",
+    ),
+    "service range overlaps pods": (
+        lambda d: _c(d).update(serviceCidr="10.244.0.0/20"),
+        "clusters[0].serviceCidr: serviceCidr 10.244.0.0/20 overlaps podCidr 10.244.0.0/16; service and pod"
+        " addresses must be distinct",
+    ),
+    "k3s version": (
+        lambda d: d["management"].update(k3sVersion="v1.33.4"),
+        "management.k3sVersion: 'v1.33.4' is not a k3s release like v1.33.4+k3s1",
+    ),
+    "k3s version range": (
+        lambda d: d["management"].update(k3sVersion="v1.31.4+k3s1"),
+        f"management.k3sVersion: k3s v1.31.4+k3s1 is outside the management-cluster range of Cluster API"
+        f" {versions.CAPI}; allowed: v1.32 to v1.36",
+    ),
+    "duplicate SSH key": (
+        lambda d: d["hetzner"].update(sshKeys=["ops", "ci", "ops"]),
+        "hetzner.sshKeys[2]: duplicate SSH key 'ops' (also sshKeys[0])",
+    ),
+    "cluster location": (
+        lambda d: _c(d).update(location="nbg2"),
+        f"clusters[0].location: unknown Hetzner location 'nbg2'; allowed: {_LOCATIONS}",
+    ),
+    "management location": (
+        lambda d: d["management"].update(location="fra1"),
+        f"management.location: unknown Hetzner location 'fra1'; allowed: {_LOCATIONS}",
+    ),
+    "hetzner location": (
+        lambda d: d["hetzner"].update(location="xx1"),
+        f"hetzner.location: unknown Hetzner location 'xx1'; allowed: {_LOCATIONS}",
+    ),
+    "unknown server type": (
+        lambda d: _p(d).update(serverType="cx99"),
+        f"clusters[0].pools[0].serverType: unknown Hetzner server type 'cx99'; allowed: {_SERVER_TYPES}",
+    ),
+    "deprecated server type": (
+        lambda d: _p(d).update(serverType="cpx31"),
+        "clusters[0].pools[0].serverType: server type 'cpx31' is deprecated by Hetzner; use 'cpx32'"
+        f" (allowed: {_SERVER_TYPES})",
+    ),
+    "server type not sold in the cluster's location": (
+        lambda d: _c(d).update(location="ash"),
+        "clusters[0].pools[1].serverType: server type 'cax21' is not offered in ash (only in fsn1, nbg1, hel1);"
+        f" offered in ash: {_SOLD_IN_ASH}",
+    ),
+    "management server type not sold in its location": (
+        lambda d: d["management"].update(serverType="cax11", location="ash"),
+        "management.serverType: server type 'cax11' is not offered in ash (only in fsn1, nbg1, hel1);"
+        f" offered in ash: {_SOLD_IN_ASH}",
+    ),
+    "network capacity": (
+        lambda d: (_p(d).update(max=60), _p(d, 1).update(max=40)),
+        "clusters[0].pools: at max scale this cluster needs 116 servers (3 control plane + 100 in pools + 13"
+        " surging during a rollout), but one Hetzner private network holds at most 100; lower the pools' max or"
+        " split the cluster",
+    ),
+    "pod range inside the hetzner network": (
+        lambda d: _c(d).update(podCidr="10.0.0.0/8"),
+        "clusters[0].podCidr: 10.0.0.0/8 overlaps hetzner.networkCidr 10.0.0.0/16, the servers' private network;"
+        " choose a range outside it (defaults: podCidr 10.244.0.0/16, serviceCidr 10.96.0.0/12)",
+    ),
+    "service range inside the hetzner network": (
+        lambda d: _c(d).update(serviceCidr="10.0.1.0/24"),
+        "clusters[0].serviceCidr: 10.0.1.0/24 overlaps hetzner.networkCidr 10.0.0.0/16, the servers' private network;"
+        " choose a range outside it (defaults: podCidr 10.244.0.0/16, serviceCidr 10.96.0.0/12)",
+    ),
+    "IPv6 hetzner network": (
+        lambda d: d["hetzner"].update(networkCidr="fd00::/48"),
+        f"hetzner.networkCidr: 'fd00::/48' is an IPv6 range; {_RFC1918}, as Hetzner requires for private networks",
+    ),
+    "public hetzner network": (
+        lambda d: d["hetzner"].update(networkCidr="8.8.0.0/16"),
+        f"hetzner.networkCidr: '8.8.0.0/16' is not a private IPv4 range; {_RFC1918}, as Hetzner requires for private networks",
+    ),
+    "SSH key name": (
+        lambda d: d["hetzner"].update(sshKeys=[" ops"]),
+        "hetzner.sshKeys[0]: ' ops' is not an SSH key name: names are not empty and have no surrounding blanks",
+    ),
+    "image": (
+        lambda d: d["hetzner"].update(image="ubuntu 24.04"),
+        "hetzner.image: 'ubuntu 24.04' is not a Hetzner image name or label (not empty, no blanks), e.g. ubuntu-24.04",
+    ),
+    "network zone": (
+        lambda d: d["hetzner"].update(networkZone="us-east"),
+        "hetzner.networkZone: networkZone 'us-east' does not contain location 'fsn1' (zone 'eu-central');"
+        " allowed zones: ap-southeast, eu-central, us-east, us-west",
+    ),
+    "subnet": (
+        lambda d: d["hetzner"].update(subnetCidr="10.1.0.0/24"),
+        "hetzner.subnetCidr: subnetCidr 10.1.0.0/24 lies outside networkCidr 10.0.0.0/16",
+    ),
+    "node group of a split pool": (
+        lambda d: _c(d).update(
+            pools=[{"name": "web", "serverType": "cpx22", "max": 25}, {"name": "web-2", "serverType": "cpx22", "max": 2}]
+        ),
+        "clusters[0].pools[1].name: pool 'web-2' renders node group 'web-2', which pool 'web' (pools[0]) also"
+        " renders: with max 25 it is split into node groups web, web-2, web-3; two MachineDeployments would share"
+        " that name, so rename one of the pools",
+    ),
+    "split pool after the pool it collides with": (
+        lambda d: _c(d).update(
+            pools=[{"name": "web-2", "serverType": "cpx22", "max": 2}, {"name": "web", "serverType": "cpx22", "max": 25}]
+        ),
+        "clusters[0].pools[1].name: pool 'web' renders node group 'web-2', which pool 'web-2' (pools[0]) also"
+        " renders: its only node group is 'web-2'; two MachineDeployments would share that name, so rename one of"
+        " the pools",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(MESSAGES))
+def test_each_rule_says_what_is_wrong_and_what_is_allowed(data, case):
+    change, message = MESSAGES[case]
+    change(data)
+    assert problems(data) == [message]
 
 # --- every problem at once ---------------------------------------------------------------------
 
