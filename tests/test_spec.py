@@ -1042,6 +1042,71 @@ def test_each_rule_says_what_is_wrong_and_what_is_allowed(data, case):
     change(data)
     assert problems(data) == [message]
 
+@pytest.mark.parametrize("version", ["v1.32.0+k3s1", "v1.36.9+k3s2"])
+def test_k3s_releases_at_both_ends_of_the_range_are_accepted(version):
+    assert spec_mod.parse(platform_data(management={"k3sVersion": version})).management.k3s_version == version
+
+
+def test_k3s_release_above_the_range_is_refused():
+    assert problems(platform_data(management={"k3sVersion": "v1.37.0+k3s1"})) == [
+        f"management.k3sVersion: k3s v1.37.0+k3s1 is outside the management-cluster range of Cluster API"
+        f" {versions.CAPI}; allowed: v1.32 to v1.36"
+    ]
+
+
+@pytest.mark.parametrize(
+    "change, char, message",
+    [
+        (lambda d: _c(d).update(name="A" * 100), "A", f"clusters[0].name: '{'A' * 80}' is not a valid name: use 1-24 {_DNS}"),
+        (
+            lambda d: _p(d).update(labels={"tier": "!" * 100}),
+            "!",
+            f"clusters[0].pools[0].labels.tier: '{'!' * 80}' is not a valid Kubernetes label value"
+            " (<= 63 alphanumerics, '-', '_' or '.')",
+        ),
+        (
+            lambda d: _p(d).update(labels={"!" * 100: "x"}),
+            "!",
+            f"clusters[0].pools[0].labels.{'!' * 100}: '{'!' * 80}' is not a valid Kubernetes label key"
+            " ([prefix/]name, name <= 63 chars)",
+        ),
+        (
+            lambda d: _c(d).update(kubernetesVersion="v" * 100),
+            "v",
+            f"clusters[0].kubernetesVersion: '{'v' * 80}' is not a Kubernetes version like v1.33.4",
+        ),
+        (
+            lambda d: d["management"].update(k3sVersion="k" * 100),
+            "k",
+            f"management.k3sVersion: '{'k' * 80}' is not a k3s release like v1.33.4+k3s1",
+        ),
+        (
+            lambda d: d["hetzner"].update(sshKeys=[" " * 100]),
+            " ",
+            f"hetzner.sshKeys[0]: '{' ' * 80}' is not an SSH key name: names are not empty and have no surrounding blanks",
+        ),
+        (
+            lambda d: d["hetzner"].update(image=" " * 100),
+            " ",
+            f"hetzner.image: '{' ' * 80}' is not a Hetzner image name or label (not empty, no blanks), e.g. ubuntu-24.04",
+        ),
+    ],
+)
+def test_messages_quote_at_most_80_characters_of_a_value(data, change, char, message):
+    # The quote is cut at 80 characters; the value itself follows, shortened so the cut shows.
+    change(data)
+    assert problems(data) == [f"{message} (got '{char * 22}...{char * 23}')"]
+
+
+def test_an_invalid_namespace_is_not_taken_for_the_cluster_name(data):
+    # The cluster sets a namespace, so its name is not its namespace, even while that namespace is broken.
+    assert problems(cluster(data, name="default", namespace="Team_A")) == [
+        f"clusters[0].namespace: 'Team_A' is not a valid name: use 1-63 {_DNS}"
+    ]
+    data = platform_data()
+    data["clusters"].append(dict(data["clusters"][0], name="staging", namespace="Prod"))
+    assert problems(data) == [f"clusters[1].namespace: 'Prod' is not a valid name: use 1-63 {_DNS}"]
+
 # --- every problem at once ---------------------------------------------------------------------
 
 
