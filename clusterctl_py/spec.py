@@ -568,18 +568,17 @@ class _StrictLoader(yaml.SafeLoader):
             )
 
 
-def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict:
+    # PyYAML calls constructors with (loader, node) only, so nothing here is built "deep".
     seen = set()
     for key_node, _ in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge":
             continue  # `<<: *anchor`; keys it brings may be overridden here
-        key = loader.construct_object(key_node, deep=deep)
+        key = loader.construct_object(key_node)
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
+    return loader.construct_mapping(node)
 
 
 def _int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:

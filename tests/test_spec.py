@@ -348,6 +348,25 @@ def test_yaml_anchors_and_merge_keys_still_work():
     assert [c.name for c in spec_mod.loads(text).clusters] == ["one", "two"]
 
 
+def test_duplicate_keys_after_a_merge_key_are_refused():
+    text = (
+        "hetzner: {sshKeys: [a]}\n"
+        "clusters:\n"
+        "  - &base {name: one, kubernetesVersion: v1.33.4, pools: [{name: w, serverType: cpx22, max: 2}]}\n"
+        "  - <<: *base\n"
+        "    name: two\n"
+        "    name: three\n"
+    )
+    assert problems(text=text) == ["malformed YAML: line 6, column 5: duplicate key 'name'"]
+
+
+def test_numbers_of_30_digits_are_read_and_checked_as_numbers():
+    found = problems(text="hetzner: {sshKeys: [ops]}\nmanagement: {apiPort: " + "9" * 30 + "}\n")
+    assert found == [f"management.apiPort: must be less than or equal to 65535 (got {'9' * 30})"]
+    found = problems(text="hetzner: {sshKeys: [ops]}\nmanagement: {apiPort: " + "9" * 31 + "}\n")
+    assert found == ["malformed YAML: line 2, column 23: number of 31 characters"]
+
+
 @pytest.mark.parametrize("text, kind", [("- a\n- b\n", "list"), ("just a string", "str"), ("42", "int")])
 def test_top_level_must_be_a_mapping(text, kind):
     assert problems(text=text) == [f"expected a mapping at the top level, got {kind}"]
@@ -524,6 +543,11 @@ def test_unknown_cluster_lookup(example_spec):
     with pytest.raises(SpecError) as info:
         spec_mod.parse({"hetzner": {"sshKeys": ["ops"]}}).cluster("prod")
     assert str(info.value) == "clusters: no cluster named 'prod'; defined: none"
+    data = platform_data()
+    data["clusters"].append(dict(data["clusters"][0], name="staging"))
+    with pytest.raises(SpecError) as info:
+        spec_mod.parse(data).cluster("nope")
+    assert str(info.value) == "clusters: no cluster named 'nope'; defined: prod, staging"
 
 
 def test_file_errors(tmp_path):
@@ -778,6 +802,14 @@ def test_control_characters_are_named_by_line_and_column():
     assert problems(text="x: \x07") == [
         "malformed YAML: line 1, column 4: unacceptable character #x0007: special characters are not allowed"
     ]
+
+
+def test_a_file_of_exactly_the_size_limit_is_read(tmp_path):
+    path = tmp_path / "platform.yaml"
+    text = EXAMPLE.read_text()
+    path.write_text(text + "#" * (1024 * 1024 - len(text.encode()) - 1) + "\n")
+    assert path.stat().st_size == 1024 * 1024
+    assert spec_mod.load(path).clusters[0].name == "prod"
 
 
 def test_large_files_are_refused_before_reading(tmp_path):
