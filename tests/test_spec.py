@@ -1139,6 +1139,93 @@ def test_an_invalid_namespace_is_not_taken_for_the_cluster_name(data):
     data["clusters"].append(dict(data["clusters"][0], name="staging", namespace="Prod"))
     assert problems(data) == [f"clusters[1].namespace: 'Prod' is not a valid name: use 1-63 {_DNS}"]
 
+# --- Hetzner checks on the parts that validated ---------------------------------------------------
+
+
+def _unknown_type(path, name="cx99"):
+    return f"{path}: unknown Hetzner server type '{name}'; allowed: {_SERVER_TYPES}"
+
+
+def test_a_cluster_that_is_not_a_mapping_does_not_hide_the_next_one(data):
+    data["clusters"].insert(0, 42)
+    data["clusters"][1]["pools"][0]["serverType"] = "cx99"
+    assert problems(data) == [
+        "clusters[0]: must be a mapping of keys (got 42)",
+        _unknown_type("clusters[1].pools[0].serverType"),
+    ]
+
+
+def test_broken_control_plane_and_pool_do_not_hide_the_other_pools(data):
+    data["clusters"][0]["controlPlane"] = 5
+    data["clusters"][0]["pools"][0] = "x"
+    _p(data, 1)["serverType"] = "cx99"
+    assert problems(data) == [
+        "clusters[0].controlPlane: must be a mapping of keys (got 5)",
+        "clusters[0].pools[0]: must be a mapping of keys (got 'x')",
+        _unknown_type("clusters[0].pools[1].serverType"),
+    ]
+
+
+def test_a_missing_hetzner_section_does_not_hide_what_a_cluster_location_rules_out(data):
+    del data["hetzner"]
+    _c(data)["location"] = "ash"
+    assert problems(data) == [
+        "hetzner: required but missing",
+        "clusters[0].pools[1].serverType: server type 'cax21' is not offered in ash (only in fsn1, nbg1, hel1);"
+        f" offered in ash: {_SOLD_IN_ASH}",
+    ]
+
+
+def test_a_broken_management_section_does_not_hide_cluster_problems(data):
+    data["management"] = 5
+    _p(data)["serverType"] = "cx99"
+    assert problems(data) == ["management: must be a mapping of keys (got 5)", _unknown_type("clusters[0].pools[0].serverType")]
+
+
+def test_an_unknown_management_location_still_checks_its_server_type(data):
+    data["management"].update(location="fra1", serverType="cx22")
+    assert problems(data) == [
+        f"management.location: unknown Hetzner location 'fra1'; allowed: {_LOCATIONS}",
+        f"management.serverType: server type 'cx22' is deprecated by Hetzner; use 'cx23' (allowed: {_SERVER_TYPES})",
+    ]
+
+
+def test_management_location_overrides_the_default_location(data):
+    # cax11 is sold in the EU only: fine in fsn1 although the default location is ash.
+    data["hetzner"].update(location="ash", networkZone="us-east")
+    data["management"].update(location="fsn1", serverType="cax11")
+    assert spec_mod.parse(data).management.server_type == "cax11"
+
+
+def test_long_unknown_server_type_names_are_cut_at_40_characters(data):
+    _p(data)["serverType"] = "x" * 100
+    assert problems(data) == [_unknown_type("clusters[0].pools[0].serverType", "x" * 40)]
+
+
+def test_a_broken_pod_range_does_not_hide_a_service_range_inside_the_network(data):
+    _c(data).update(podCidr="8.8.0.0/16", serviceCidr="10.0.0.0/24")
+    assert problems(data) == [
+        f"clusters[0].podCidr: '8.8.0.0/16' is not a private IPv4 range; {_RFC1918}, as the cluster network is IPv4-only",
+        "clusters[0].serviceCidr: 10.0.0.0/24 overlaps hetzner.networkCidr 10.0.0.0/16, the servers' private"
+        " network; choose a range outside it (defaults: podCidr 10.244.0.0/16, serviceCidr 10.96.0.0/12)",
+    ]
+
+
+def test_a_broken_hetzner_network_is_not_compared_with_cluster_ranges(data):
+    data["hetzner"]["networkCidr"] = "8.8.0.0/16"
+    _c(data)["podCidr"] = "10.0.0.0/8"
+    assert problems(data) == [
+        f"hetzner.networkCidr: '8.8.0.0/16' is not a private IPv4 range; {_RFC1918}, as Hetzner requires for private networks"
+    ]
+
+
+def test_each_duplicate_ssh_key_names_its_first_occurrence():
+    assert problems(platform_data(hetzner={"sshKeys": ["a", "b", "a", "b", "a"]})) == [
+        "hetzner.sshKeys[2]: duplicate SSH key 'a' (also sshKeys[0])",
+        "hetzner.sshKeys[3]: duplicate SSH key 'b' (also sshKeys[1])",
+        "hetzner.sshKeys[4]: duplicate SSH key 'a' (also sshKeys[0])",
+    ]
+
 # --- every problem at once ---------------------------------------------------------------------
 
 
