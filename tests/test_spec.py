@@ -1226,6 +1226,82 @@ def test_each_duplicate_ssh_key_names_its_first_occurrence():
         "hetzner.sshKeys[4]: duplicate SSH key 'a' (also sshKeys[0])",
     ]
 
+def test_value_limit_counts_every_node_once():
+    # root mapping, hetzner, {sshKeys: [ops]} (4 nodes), x, the list: 8 nodes besides the list's items.
+    head = "hetzner: {sshKeys: [ops]}\nx: ["
+    assert problems(text=head + ",".join(["1"] * 19992) + "]\n") == [
+        "x: unknown key; allowed keys: clusters, hetzner, management"
+    ]
+    assert problems(text=head + ",".join(["1"] * 19993) + "]\n") == [
+        "malformed YAML: line 2, column 39989: more than 20000 values (an alias counts as all it repeats)"
+    ]
+
+
+def test_an_alias_counts_as_all_the_values_it_repeats():
+    # 6 nodes for the root and hetzner, a and b, the anchored list (1 + n) and its alias (1 + n again).
+    def text(n):
+        return "hetzner: {sshKeys: [ops]}\na: &a [" + ",".join(["1"] * n) + "]\nb: *a\n"
+
+    assert problems(text=text(9995)) == [
+        "a: unknown key; allowed keys: clusters, hetzner, management",
+        "b: unknown key; allowed keys: clusters, hetzner, management",
+    ]
+    assert problems(text=text(9996)) == [
+        "malformed YAML: line 3, column 4: more than 20000 values (an alias counts as all it repeats)"
+    ]
+
+
+def test_nesting_limit_is_32_levels_counted_along_each_path():
+    # The root mapping is the first level.
+    assert problems(text="hetzner: {sshKeys: [ops]}\nx: " + "[" * 31 + "]" * 31) == [
+        "x: unknown key; allowed keys: clusters, hetzner, management"
+    ]
+    # A finished sibling does not reset the count of the path that goes on deeper.
+    assert problems(text="x: " + "[" * 20 + "[], " + "[" * 20 + "]" * 20 + "]" * 20) == [
+        "malformed YAML: line 1, column 39: nested deeper than 32 levels"
+    ]
+
+
+def test_text_over_the_size_limit_is_refused_before_parsing():
+    with pytest.raises(SpecError) as info:
+        spec_mod.loads("#" * (1024 * 1024 + 1), source="p.yaml")
+    assert info.value.render() == "p.yaml: larger than 1024 KiB; a platform spec is a few KiB, so this is not one"
+
+
+def test_yaml_errors_name_the_source():
+    def render(text):
+        with pytest.raises(SpecError) as info:
+            spec_mod.loads(text, source="p.yaml")
+        return info.value.render()
+
+    assert render("a: 1\nb: 2\nc: d\x00") == (
+        "p.yaml: malformed YAML: line 3, column 5: unacceptable character #x0000: special characters are not allowed"
+    )
+    # Messages that quote the input are cut at 200 characters.
+    assert render("x: !!float " + "y" * 300) == "p.yaml: malformed YAML: " + (
+        "could not convert string to float: '" + "y" * 300
+    )[:200]
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [{"n" * 63: "x"}, {"tier": "v" * 63}, {"a" * 253 + "/x": "y"}, {"example.com/" + "n" * 63: ""}],
+)
+def test_longest_label_keys_and_values_are_accepted(data, labels):
+    assert spec_mod.parse(pool(data, labels=labels)).clusters[0].pools[0].labels == labels
+
+
+@pytest.mark.parametrize("key", ["n" * 64, "a" * 254 + "/x", "example.com/"])
+def test_label_keys_over_the_limits_are_refused(data, key):
+    assert problems(pool(data, labels={key: "x"})) == [
+        f"clusters[0].pools[0].labels.{key}: '{key[:80]}' is not a valid Kubernetes label key"
+        " ([prefix/]name, name <= 63 chars)" + (f" (got {_got(key)})" if len(key) > 80 else "")
+    ]
+
+
+def _got(value):
+    return f"'{value[:22]}...{value[-23:]}'"
+
 # --- every problem at once ---------------------------------------------------------------------
 
 
