@@ -1302,6 +1302,56 @@ def test_label_keys_over_the_limits_are_refused(data, key):
 def _got(value):
     return f"'{value[:22]}...{value[-23:]}'"
 
+def test_a_pool_of_max_100_is_within_the_pool_limit(data):
+    data["clusters"][0]["pools"] = [{"name": "p", "serverType": "cpx22", "max": 100, "placement": "none"}]
+    # Only the network capacity (which counts the control plane and surge) refuses it.
+    assert problems(data) == [
+        "clusters[0].pools: at max scale this cluster needs 105 servers (3 control plane + 100 in pools + 2"
+        " surging during a rollout), but one Hetzner private network holds at most 100; lower the pools' max or"
+        " split the cluster"
+    ]
+
+
+def test_a_cluster_name_that_is_another_clusters_namespace(data):
+    data["clusters"].insert(0, dict(data["clusters"][0], name="team", namespace="prod"))
+    assert problems(data) == ["clusters[1].name: duplicate namespace 'prod' (also clusters[0])"]
+
+
+def test_duplicate_pools_after_a_broken_pool_are_reported(data):
+    general = data["clusters"][0]["pools"][0]
+    data["clusters"][0]["pools"] = ["x", general, dict(general)]
+    assert problems(data) == [
+        "clusters[0].pools[0]: must be a mapping of keys (got 'x')",
+        "clusters[0].pools[2].name: duplicate pool name 'general' (also pools[1])",
+    ]
+
+
+def test_a_reserved_cluster_name_after_a_cluster_with_a_namespace(data):
+    data["clusters"].append(dict(data["clusters"][0], name="default"))
+    _c(data)["namespace"] = "team-a"
+    assert problems(data) == [
+        "clusters[1].name: cluster 'default' sets no namespace, so its namespace would be 'default', which is"
+        " reserved (Kubernetes and what clusterctl-py installs in the management cluster use default,"
+        " cert-manager, kube-*, capi-*, caph-*, caaph-*; the cluster stack owns its namespace and deletes it"
+        " on destroy); rename the cluster or set namespace"
+    ]
+
+
+def test_node_group_names_are_checked_in_every_cluster(data):
+    pools = [{"name": "web", "serverType": "cpx22", "max": 25}, {"name": "web-2", "serverType": "cpx22", "max": 2}]
+    broken = dict(data["clusters"][0], name="Broken")
+    data["clusters"] = [broken, dict(broken, name="one", pools=pools), dict(broken, name="two", pools=pools)]
+    message = (
+        "pool 'web-2' renders node group 'web-2', which pool 'web' (pools[0]) also renders: with max 25 it is"
+        " split into node groups web, web-2, web-3; two MachineDeployments would share that name, so rename one"
+        " of the pools"
+    )
+    assert problems(data) == [
+        f"clusters[0].name: 'Broken' is not a valid name: use 1-24 {_DNS}",
+        f"clusters[1].pools[1].name: {message}",
+        f"clusters[2].pools[1].name: {message}",
+    ]
+
 # --- every problem at once ---------------------------------------------------------------------
 
 
