@@ -1352,6 +1352,48 @@ def test_node_group_names_are_checked_in_every_cluster(data):
         f"clusters[2].pools[1].name: {message}",
     ]
 
+# --- Hetzner node groups and machine shapes ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pool_min, pool_max, placement, expect",
+    [
+        # At most 9 servers per spread placement group (10 with the rollout's surge machine).
+        (0, 9, "spread", [("", 0, 9, "p")]),
+        (1, 10, "spread", [("", 1, 5, "p"), ("-2", 0, 5, "p-2")]),
+        # Shares are near-equal, the larger ones first, for min and max alike.
+        (5, 25, "spread", [("", 2, 9, "p"), ("-2", 2, 8, "p-2"), ("-3", 1, 8, "p-3")]),
+        (4, 19, "spread", [("", 2, 7, "p"), ("-2", 1, 6, "p-2"), ("-3", 1, 6, "p-3")]),
+        # Without placement, one MachineDeployment and no placement group.
+        (2, 40, "none", [("", 2, 40, None)]),
+    ],
+)
+def test_pools_split_into_node_groups_of_at_most_9_servers(data, pool_min, pool_max, placement, expect):
+    from providers.base import NodeGroup
+    from providers.hetzner import PROVIDER
+
+    data["clusters"][0]["pools"] = [
+        {"name": "p", "serverType": "cpx22", "min": pool_min, "max": pool_max, "placement": placement}
+    ]
+    parsed = spec_mod.parse(data).clusters[0]
+    assert PROVIDER.node_groups(parsed, parsed.pools[0]) == [NodeGroup(*group) for group in expect]
+
+
+@pytest.mark.parametrize(
+    "server_type, shape",
+    [
+        # Hetzner's published sizes; the architecture as the kubelet reports kubernetes.io/arch.
+        ("cax21", (4, 8, 80, "arm64", "cax21")),
+        ("cpx32", (4, 8, 160, "amd64", "cpx32")),
+        ("ccx13", (2, 8, 80, "amd64", "ccx13")),
+    ],
+)
+def test_machine_shapes_come_from_the_catalog(server_type, shape):
+    from providers.base import MachineShape
+    from providers.hetzner import PROVIDER
+
+    assert PROVIDER.machine_shape(server_type) == MachineShape(*shape)
+
 # --- every problem at once ---------------------------------------------------------------------
 
 
