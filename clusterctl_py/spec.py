@@ -89,7 +89,7 @@ def _dns_label(value: str, max_len: int) -> str:
 
 def _label_key(key: str) -> str:
     prefix, _, name = key.rpartition("/")
-    ok = 0 < len(name) <= 63 and _LABEL_NAME.match(name)
+    ok = len(name) <= 63 and _LABEL_NAME.match(name)  # the pattern needs one character at least
     if prefix:
         ok = ok and len(prefix) <= 253 and _DNS_SUBDOMAIN.match(prefix)
     if not ok:
