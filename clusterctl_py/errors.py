@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,15 @@ class SpecError(Exception):
     def render(self) -> str:
         prefix = f"{self.source}: " if self.source else ""
         return "\n".join(prefix + str(p) for p in self.problems)
+
+
+def invalid(template: str, **context: Any) -> PydanticCustomError:
+    """A validation error whose message is written for the user; `{name}` takes `context[name]`.
+
+    pydantic's error type is never shown (problems_from_validation reads only
+    pydantic's own types), so all of ours share one.
+    """
+    return PydanticCustomError("invalid", template, context)
 
 
 def join_path(loc: Iterable[str | int]) -> str:

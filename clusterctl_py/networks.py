@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from pydantic_core import PydanticCustomError
+from clusterctl_py.errors import invalid
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -19,9 +19,7 @@ def cidr(value: str) -> Network:
     try:
         return ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
-        raise PydanticCustomError(
-            "cidr", "'{value}' is not a CIDR block ({reason})", {"value": value, "reason": str(exc)}
-        ) from None
+        raise invalid("'{value}' is not a CIDR block ({reason})", value=value, reason=str(exc)) from None
 
 
 def is_rfc1918(net: Network) -> bool:
@@ -33,9 +31,11 @@ def private_ipv4(value: str, why: str) -> str:
     net = cidr(value)
     if not is_rfc1918(net):
         kind = "an IPv6 range" if net.version == 6 else "not a private IPv4 range"
-        raise PydanticCustomError(
-            "private_ipv4",
+        raise invalid(
             "'{value}' is {kind}; allowed: a range inside {allowed} (RFC 1918), {why}",
-            {"value": value, "kind": kind, "allowed": ", ".join(map(str, RFC1918)), "why": why},
+            value=value,
+            kind=kind,
+            allowed=", ".join(map(str, RFC1918)),
+            why=why,
         )
     return str(net)

@@ -33,7 +33,6 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
 
 import providers
 from clusterctl_py import networks, versions
@@ -48,7 +47,7 @@ from clusterctl_py.node_labels import (
     is_kubelet_label,
     is_kubernetes_label,
 )
-from clusterctl_py.errors import Problem, SpecError, problems_from_validation
+from clusterctl_py.errors import Problem, SpecError, invalid, problems_from_validation
 from providers.hetzner.settings import HetznerSettings
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -77,29 +76,24 @@ MAX_YAML_VALUES = 20_000
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "cert-manager")
 RESERVED_NAMESPACE_PREFIXES = ("kube-", "capi-", "caph-", "caaph-")
 
-def _dns_label(max_len: int):
-    def check(value: str) -> str:
-        if len(value) > max_len or not _DNS_LABEL.match(value):
-            raise PydanticCustomError(
-                "dns_label",
-                "'{value}' is not a valid name: use 1-{max} lowercase letters, digits and '-', "
-                "starting and ending with a letter or digit (DNS-1123 label)",
-                {"value": value[:80], "max": max_len},
-            )
-        return value
-
-    return AfterValidator(check)
+def _dns_label(value: str, max_len: int) -> str:
+    if len(value) > max_len or not _DNS_LABEL.match(value):
+        raise invalid(
+            "'{value}' is not a valid name: use 1-{max} lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit (DNS-1123 label)",
+            value=value[:80],
+            max=max_len,
+        )
+    return value
 
 
 def _label_key(key: str) -> str:
     prefix, _, name = key.rpartition("/")
-    ok = 0 < len(name) <= 63 and _LABEL_NAME.match(name)
+    ok = len(name) <= 63 and _LABEL_NAME.match(name)  # the pattern needs one character at least
     if prefix:
         ok = ok and len(prefix) <= 253 and _DNS_SUBDOMAIN.match(prefix)
     if not ok:
-        raise PydanticCustomError(
-            "label_key", "'{key}' is not a valid Kubernetes label key ([prefix/]name, name <= 63 chars)", {"key": key[:80]}
-        )
+        raise invalid("'{key}' is not a valid Kubernetes label key ([prefix/]name, name <= 63 chars)", key=key[:80])
     return key
 
 
@@ -107,46 +101,41 @@ def _node_label_key(key: str) -> str:
     """Keys a pool may put on its nodes: what the kubelet accepts, minus what CAPI and the kubelet own."""
     prefix = key.rpartition("/")[0]
     if in_domain(prefix, CAPI_LABEL_DOMAIN):
-        raise PydanticCustomError(
-            "label_capi",
+        raise invalid(
             "label '{key}' is in Cluster API's domain cluster.x-k8s.io: CAPI sets these labels itself"
             " (cluster.x-k8s.io/cluster-name, node.cluster.x-k8s.io/pool, ...) and selects machines by them;"
             " use a prefix of your own",
-            {"key": key},
+            key=key,
         )
     if key in CONTROL_PLANE_ROLE_LABELS:
-        raise PydanticCustomError(
-            "label_control_plane",
+        raise invalid(
             "label '{key}' marks control-plane nodes (KubeadmControlPlane finds its nodes by it); pools hold workers",
-            {"key": key},
+            key=key,
         )
     if prefix == NODE_ROLE_DOMAIN:
         return key
     if key in KUBELET_OWN_LABELS:
-        raise PydanticCustomError(
-            "label_kubelet_own",
+        raise invalid(
             "label '{key}' is set by the kubelet from each machine; a pool label would overwrite it on every node",
-            {"key": key},
+            key=key,
         )
     if is_kubernetes_label(key) and not is_kubelet_label(key):
         allowed = [f"{NODE_ROLE_DOMAIN}/* (set through the Machine)"]
         allowed += [f"[*.]{ns}/*" for ns in KUBELET_LABEL_NAMESPACES]
         allowed += sorted(KUBELET_LABELS - KUBELET_OWN_LABELS - {"node.kubernetes.io/instance-type"})
-        raise PydanticCustomError(
-            "label_reserved",
+        raise invalid(
             "label '{key}' is in the kubernetes.io / k8s.io namespace, which the kubelet refuses in"
             " --node-labels; allowed there: {allowed}",
-            {"key": key, "allowed": ", ".join(allowed)},
+            key=key,
+            allowed=", ".join(allowed),
         )
     return key
 
 
 def _label_value(value: str) -> str:
     if len(value) > 63 or (value and not _LABEL_NAME.match(value)):
-        raise PydanticCustomError(
-            "label_value",
-            "'{value}' is not a valid Kubernetes label value (<= 63 alphanumerics, '-', '_' or '.')",
-            {"value": value[:80]},
+        raise invalid(
+            "'{value}' is not a valid Kubernetes label value (<= 63 alphanumerics, '-', '_' or '.')", value=value[:80]
         )
     return value
 
@@ -154,15 +143,15 @@ def _label_value(value: str) -> str:
 def _kubernetes_version(value: str) -> str:
     m = _VERSION.match(value.strip())
     if not m:
-        raise PydanticCustomError(
-            "k8s_version", "'{value}' is not a Kubernetes version like v1.33.4", {"value": value[:80]}
-        )
+        raise invalid("'{value}' is not a Kubernetes version like v1.33.4", value=value[:80])
     major, minor = int(m[1]), int(m[2])
     if not versions.KUBERNETES_MIN <= (major, minor) <= versions.KUBERNETES_MAX:
-        raise PydanticCustomError(
-            "k8s_version_range",
+        raise invalid(
             "Kubernetes {value} is not supported by Cluster API {capi} with CAPH {caph}; allowed: {range}",
-            {"value": value, "capi": versions.CAPI, "caph": versions.CAPH, "range": versions.supported_kubernetes()},
+            value=value,
+            capi=versions.CAPI,
+            caph=versions.CAPH,
+            range=versions.supported_kubernetes(),
         )
     return f"v{major}.{minor}.{m[3]}"
 
@@ -178,10 +167,10 @@ def _cluster_cidr(value: str) -> str:
 
 def _pool_max(value: int) -> int:
     if value > POOL_MAX:
-        raise PydanticCustomError(
-            "pool_max",
+        raise invalid(
             "max {value} is above {limit}, more servers than one cluster's private network holds",
-            {"value": value, "limit": POOL_MAX},
+            value=value,
+            limit=POOL_MAX,
         )
     return value
 
@@ -192,9 +181,7 @@ def _is_reserved_namespace(value: str) -> bool:
 
 def _namespace(value: str) -> str:
     if _is_reserved_namespace(value):
-        raise PydanticCustomError(
-            "namespace_reserved", "namespace '{value}' is reserved ({why})", {"value": value, "why": _RESERVED_WHY}
-        )
+        raise invalid("namespace '{value}' is reserved ({why})", value=value, why=_RESERVED_WHY)
     return value
 
 
@@ -206,26 +193,20 @@ _RESERVED_WHY = (
 )
 
 
-def _one_of(*choices: int):
+def _one_of(value: int, choices: tuple[int, ...]) -> int:
     """A strict int among `choices` (Literal would take True for 1 and 3.0 for 3)."""
-
-    def check(value: int) -> int:
-        if value not in choices:
-            raise PydanticCustomError(
-                "one_of",
-                "must be {allowed} (got {value})",
-                {"allowed": ", ".join(map(str, choices[:-1])) + " or " + str(choices[-1]), "value": value},
-            )
-        return value
-
-    return AfterValidator(check)
+    if value not in choices:
+        allowed = ", ".join(map(str, choices[:-1])) + " or " + str(choices[-1])
+        raise invalid("must be {allowed} (got {value})", allowed=allowed, value=value)
+    return value
 
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
 ClusterCidr = Annotated[str, AfterValidator(_cluster_cidr)]
-ClusterName = Annotated[str, _dns_label(CLUSTER_NAME_MAX)]
-PoolName = Annotated[str, _dns_label(POOL_NAME_MAX)]
-Namespace = Annotated[str, _dns_label(63), AfterValidator(_namespace)]
+# partial, not a closure: mutation testing sees only code that runs after import.
+ClusterName = Annotated[str, AfterValidator(functools.partial(_dns_label, max_len=CLUSTER_NAME_MAX))]
+PoolName = Annotated[str, AfterValidator(functools.partial(_dns_label, max_len=POOL_NAME_MAX))]
+Namespace = Annotated[str, AfterValidator(functools.partial(_dns_label, max_len=63)), AfterValidator(_namespace)]
 LabelKey = Annotated[str, AfterValidator(_label_key)]
 NodeLabelKey = Annotated[str, AfterValidator(_label_key), AfterValidator(_node_label_key)]
 LabelValue = Annotated[str, AfterValidator(_label_value)]
@@ -238,12 +219,16 @@ class _Model(BaseModel):
     # Only the documented camelCase keys are accepted.
     model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True, strict=True)
 
-    _complete: bool = PrivateAttr(True)
+    _failed: frozenset[str] = PrivateAttr(frozenset())
 
     @property
     def complete(self) -> bool:
-        """False while validation is still collecting problems: some fields are None (see _partial)."""
-        return self._complete
+        """False while validation is still collecting problems: some fields failed (see _partial)."""
+        return not self._failed
+
+    def failed(self, field: str) -> bool:
+        """Whether `field` failed validation: it is None, or a partial model or list of them."""
+        return field in self._failed
 
 
 class Taint(_Model):
@@ -253,7 +238,7 @@ class Taint(_Model):
 
 
 class ControlPlaneSpec(_Model):
-    replicas: Annotated[int, _one_of(1, 3, 5)] = Field(3, description="Odd, so etcd keeps quorum.")
+    replicas: Annotated[int, AfterValidator(functools.partial(_one_of, choices=(1, 3, 5)))] = Field(3, description="Odd, so etcd keeps quorum.")
     server_type: Name = "cpx22"
 
 
@@ -272,7 +257,7 @@ class PoolSpec(_Model):
     @classmethod
     def _not_reserved(cls, name: str) -> str:
         if name in RESERVED_POOL_NAMES:
-            raise PydanticCustomError("reserved", "pool name '{name}' is reserved", {"name": name})
+            raise invalid("pool name '{name}' is reserved", name=name)
         return name
 
     @field_validator("max")
@@ -280,7 +265,7 @@ class PoolSpec(_Model):
     def _max_not_below_min(cls, value: int, info: ValidationInfo) -> int:
         low = info.data.get("min")
         if low is not None and value < low:
-            raise PydanticCustomError("min_max", "max ({max}) must be >= min ({min})", {"max": value, "min": low})
+            raise invalid("max ({max}) must be >= min ({min})", max=value, min=low)
         return value
 
 
@@ -301,10 +286,10 @@ class ClusterSpec(_Model):
     def _apart_from_pods(cls, value: str, info: ValidationInfo) -> str:
         pods = info.data.get("pod_cidr")
         if pods is not None and ipaddress.ip_network(value).overlaps(ipaddress.ip_network(pods)):
-            raise PydanticCustomError(
-                "cidr_overlap",
+            raise invalid(
                 "serviceCidr {value} overlaps podCidr {pods}; service and pod addresses must be distinct",
-                {"value": value, "pods": pods},
+                value=value,
+                pods=pods,
             )
         return value
 
@@ -324,12 +309,13 @@ _K3S_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)\+k3s(\d+)$")
 def _k3s_version(value: str) -> str:
     m = _K3S_VERSION.match(value)
     if not m:
-        raise PydanticCustomError("k3s_version", "'{value}' is not a k3s release like v1.33.4+k3s1", {"value": value[:80]})
+        raise invalid("'{value}' is not a k3s release like v1.33.4+k3s1", value=value[:80])
     if not versions.KUBERNETES_MIN <= (int(m[1]), int(m[2])) <= versions.KUBERNETES_MAX:
-        raise PydanticCustomError(
-            "k3s_version_range",
+        raise invalid(
             "k3s {value} is outside the management-cluster range of Cluster API {capi}; allowed: {range}",
-            {"value": value, "capi": versions.CAPI, "range": versions.supported_kubernetes()},
+            value=value,
+            capi=versions.CAPI,
+            range=versions.supported_kubernetes(),
         )
     return value
 
@@ -338,7 +324,7 @@ class ManagementSpec(_Model):
     """The k3s cluster that runs the Cluster API controllers."""
 
     name: ClusterName = "mgmt"
-    servers: Annotated[int, _one_of(1, 3)] = Field(1, description="3 runs k3s with embedded etcd (HA).")
+    servers: Annotated[int, AfterValidator(functools.partial(_one_of, choices=(1, 3)))] = Field(1, description="3 runs k3s with embedded etcd (HA).")
     server_type: Name = "cpx32"
     location: Name | None = None
     # Explicit alias: the generator would spell it k3SVersion.
@@ -394,16 +380,17 @@ def _partial(model: type[BaseModel], raw: Any, locs: list[tuple]) -> Any:
     """`raw` as `model`, as far as it validated (`locs`: where pydantic found problems).
 
     Fields with problems are None, down to the items of lists of models; such
-    a model is marked incomplete (`complete` False). The cross checks
+    a model records them (`failed`, `complete` False). The cross checks
     and the provider's checks run on this, each check on the fields it reads,
     so one broken value does not hide the problems of the rest. Partial models
     never leave this module: parse() raises.
     """
     if not locs:
         return model.model_validate(raw)
-    if () in locs or not isinstance(raw, dict):
+    if () in locs:  # not a mapping, or refused as a whole
         return None
     values: dict[str, Any] = {}
+    failed = set()
     for name, f in model.model_fields.items():
         key = f.alias or name
         sub = [loc[1:] for loc in locs if loc[0] == key]
@@ -414,16 +401,17 @@ def _partial(model: type[BaseModel], raw: Any, locs: list[tuple]) -> Any:
                 if key in raw
                 else f.get_default(call_default_factory=True)
             )
-        elif isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel):
+            continue
+        failed.add(name)
+        if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel):
             values[name] = _partial(f.annotation, raw[key], sub) if key in raw else None
         elif item is not None and () not in sub and isinstance(raw.get(key), list):
             values[name] = [_partial(item, v, [s[1:] for s in sub if s[0] == i]) for i, v in enumerate(raw[key])]
         else:
             values[name] = None
-    fields_set = {n for n, f in model.model_fields.items() if (f.alias or n) in raw}
-    instance = model.model_construct(_fields_set=fields_set, **values)
-    if "_complete" in model.__private_attributes__:
-        instance._complete = False
+    instance = model.model_construct(**values)
+    if "_failed" in model.__private_attributes__:
+        instance._failed = frozenset(failed)
     return instance
 
 
@@ -448,7 +436,7 @@ def _cross_checks(spec: PlatformSpec) -> list[Problem]:
 
 def _defaults_namespace(cluster: ClusterSpec) -> bool:
     """Whether the cluster's name is its namespace (False too where its namespace is invalid)."""
-    return cluster.namespace is None and (cluster.complete or "namespace" not in cluster.model_fields_set)
+    return cluster.namespace is None and not cluster.failed("namespace")
 
 
 def _namespace_of(cluster: ClusterSpec) -> str | None:
@@ -580,18 +568,17 @@ class _StrictLoader(yaml.SafeLoader):
             )
 
 
-def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict:
+    # PyYAML calls constructors with (loader, node) only, so nothing here is built "deep".
     seen = set()
     for key_node, _ in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge":
             continue  # `<<: *anchor`; keys it brings may be overridden here
-        key = loader.construct_object(key_node, deep=deep)
+        key = loader.construct_object(key_node)
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
+    return loader.construct_mapping(node)
 
 
 def _int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
@@ -605,10 +592,15 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _m
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _int)
 
 
+def _refused(message: str, source: str | None = None) -> SpecError:
+    """A problem with the input as a whole, not one field."""
+    return SpecError([Problem("", message)], source)
+
+
 def parse(data: Any, source: str | None = None) -> PlatformSpec:
     """Validate already-parsed data (YAML, Pulumi config) into a spec."""
     if not isinstance(data, dict):
-        raise SpecError([Problem("", f"expected a mapping at the top level, got {type(data).__name__}")], source)
+        raise _refused(f"expected a mapping at the top level, got {type(data).__name__}", source)
     try:
         return PlatformSpec.model_validate(data)
     except SpecError as err:
@@ -620,35 +612,40 @@ def load(path: str | Path) -> PlatformSpec:
     path = Path(path)
     try:
         with path.open("rb") as f:
-            raw = f.read(MAX_INPUT_BYTES + 1)
+            raw = f.read(MAX_INPUT_BYTES + 1)  # never more, even from an endless pipe
     except FileNotFoundError:
-        raise SpecError([Problem("", f"file not found: {path}")]) from None
+        raise _refused(f"file not found: {path}") from None
     except OSError as exc:
-        raise SpecError([Problem("", f"cannot read {path}: {exc}")]) from None
+        raise _refused(f"cannot read {path}: {exc}") from None
     if len(raw) > MAX_INPUT_BYTES:
-        raise SpecError([Problem("", _too_large())], str(path))
+        raise _refused(_TOO_LARGE, str(path))
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode()
     except UnicodeDecodeError as exc:
-        raise SpecError([Problem("", f"cannot read {path}: {exc}")]) from None
+        raise _refused(f"cannot read {path}: {exc}") from None
     return loads(text, source=str(path))
 
 
-def _too_large() -> str:
-    return f"larger than {MAX_INPUT_BYTES // 1024} KiB; a platform spec is a few KiB, so this is not one"
+_TOO_LARGE = f"larger than {MAX_INPUT_BYTES // 1024} KiB; a platform spec is a few KiB, so this is not one"
 
 
 def loads(text: str, source: str | None = None) -> PlatformSpec:
     if len(text) > MAX_INPUT_BYTES:
-        raise SpecError([Problem("", _too_large())], source)
+        raise _refused(_TOO_LARGE, source)
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise SpecError([Problem("", f"malformed YAML: {where}{reason}")], source) from None
-    except (ValueError, RecursionError) as exc:
-        # Values PyYAML cannot build (e.g. an impossible date like 2024-13-45).
-        raise SpecError([Problem("", f"malformed YAML: {str(exc)[:200]}")], source) from None
+    except yaml.reader.ReaderError as exc:
+        # Found before parsing, so without a mark; its own text spans two lines.
+        before = text[: exc.position]
+        where = f"line {before.count(chr(10)) + 1}, column {exc.position - before.rfind(chr(10))}"
+        raise _refused(f"malformed YAML: {where}: unacceptable character #x{exc.character:04x}: {exc.reason}", source) from None
+    except yaml.MarkedYAMLError as exc:
+        # The context says what was being read ("expected a single document in the stream"); alone,
+        # some problems mean little ("but found another document").
+        reason = f"{exc.context}, {exc.problem}" if exc.context else exc.problem
+        mark = exc.problem_mark
+        raise _refused(f"malformed YAML: line {mark.line + 1}, column {mark.column + 1}: {reason}", source) from None
+    except ValueError as exc:
+        # Values PyYAML cannot build (an impossible date like 2024-13-45, `!!int abc`), cut: they may quote the input.
+        raise _refused(f"malformed YAML: {str(exc)[:200]}", source) from None
     return parse(data if data is not None else {}, source)

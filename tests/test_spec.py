@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from clusterctl_py import spec as spec_mod
+from clusterctl_py import spec as spec_mod, versions
 from clusterctl_py.errors import SpecError
 from tests.conftest import BASE, EXAMPLE, platform_data
 
@@ -316,8 +316,15 @@ def test_catalog_problems_in_several_places_are_all_reported(data):
 
 
 def test_malformed_yaml():
-    lines = problems(text="hetzner: {sshKeys: [ops]\nclusters: [")
-    assert len(lines) == 1 and lines[0].startswith("malformed YAML: line 2, column 1:"), lines
+    assert problems(text="hetzner: {sshKeys: [ops]\nclusters: [") == [
+        "malformed YAML: line 2, column 1: while parsing a flow mapping, expected ',' or '}', but got '<scalar>'"
+    ]
+
+
+def test_a_second_yaml_document_is_refused():
+    assert problems(text="hetzner: {sshKeys: [ops]}\n---\nclusters: []\n") == [
+        "malformed YAML: line 2, column 1: expected a single document in the stream, but found another document"
+    ]
 
 
 def test_duplicate_yaml_keys_are_refused():
@@ -339,6 +346,25 @@ def test_yaml_anchors_and_merge_keys_still_work():
         "    name: two\n"
     )
     assert [c.name for c in spec_mod.loads(text).clusters] == ["one", "two"]
+
+
+def test_duplicate_keys_after_a_merge_key_are_refused():
+    text = (
+        "hetzner: {sshKeys: [a]}\n"
+        "clusters:\n"
+        "  - &base {name: one, kubernetesVersion: v1.33.4, pools: [{name: w, serverType: cpx22, max: 2}]}\n"
+        "  - <<: *base\n"
+        "    name: two\n"
+        "    name: three\n"
+    )
+    assert problems(text=text) == ["malformed YAML: line 6, column 5: duplicate key 'name'"]
+
+
+def test_numbers_of_30_digits_are_read_and_checked_as_numbers():
+    found = problems(text="hetzner: {sshKeys: [ops]}\nmanagement: {apiPort: " + "9" * 30 + "}\n")
+    assert found == [f"management.apiPort: must be less than or equal to 65535 (got {'9' * 30})"]
+    found = problems(text="hetzner: {sshKeys: [ops]}\nmanagement: {apiPort: " + "9" * 31 + "}\n")
+    assert found == ["malformed YAML: line 2, column 23: number of 31 characters"]
 
 
 @pytest.mark.parametrize("text, kind", [("- a\n- b\n", "list"), ("just a string", "str"), ("42", "int")])
@@ -514,14 +540,34 @@ def test_unknown_cluster_lookup(example_spec):
     with pytest.raises(SpecError) as info:
         example_spec.cluster("nope")
     assert str(info.value) == "clusters: no cluster named 'nope'; defined: prod"
+    with pytest.raises(SpecError) as info:
+        spec_mod.parse({"hetzner": {"sshKeys": ["ops"]}}).cluster("prod")
+    assert str(info.value) == "clusters: no cluster named 'prod'; defined: none"
+    data = platform_data()
+    data["clusters"].append(dict(data["clusters"][0], name="staging"))
+    with pytest.raises(SpecError) as info:
+        spec_mod.parse(data).cluster("nope")
+    assert str(info.value) == "clusters: no cluster named 'nope'; defined: prod, staging"
 
 
 def test_file_errors(tmp_path):
-    with pytest.raises(SpecError, match="file not found"):
-        spec_mod.load(tmp_path / "missing.yaml")
+    def render(path):
+        with pytest.raises(SpecError) as info:
+            spec_mod.load(path)
+        return info.value.render()
+
+    assert render(tmp_path / "missing.yaml") == f"file not found: {tmp_path / 'missing.yaml'}"
     (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00")
-    with pytest.raises(SpecError, match="cannot read"):
-        spec_mod.load(tmp_path / "bin.yaml")
+    assert render(tmp_path / "bin.yaml") == (
+        f"cannot read {tmp_path / 'bin.yaml'}: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"
+    )
+    assert render(tmp_path) == f"cannot read {tmp_path}: [Errno 21] Is a directory: '{tmp_path}'"
+
+
+def test_yaml_values_python_cannot_build_name_the_value():
+    assert problems(text="hetzner: {sshKeys: [ops]}\nx: !!int abc\n") == [
+        "malformed YAML: invalid literal for int() with base 10: 'abc'"
+    ]
 
 
 # --- cluster networks -------------------------------------------------------------------
@@ -602,6 +648,18 @@ def test_an_explicit_null_namespace_is_the_cluster_name(data):
     data = platform_data()
     data["clusters"].append(dict(data["clusters"][0], name="staging", namespace=None))
     spec_mod.parse(data)
+
+
+def test_an_explicit_null_namespace_is_the_cluster_name_while_other_fields_are_broken(data):
+    cluster(data, name="default", namespace=None, kubernetesVersion="latest")
+    assert problems(data) == [
+        "clusters[0].kubernetesVersion: 'latest' is not a Kubernetes version like v1.33.4",
+        "clusters[0].name: cluster 'default' sets no namespace, so its namespace would be 'default', which is"
+        " reserved (Kubernetes and what clusterctl-py installs in the management cluster use default,"
+        " cert-manager, kube-*, capi-*, caph-*, caaph-*; the cluster stack owns its namespace and deletes it"
+        " on destroy); rename the cluster or set namespace",
+    ]
+
 
 def test_every_namespace_clusterctl_installs_into_is_refused(data):
     from clusterctl_py.render.capi_components import PROVIDERS
@@ -736,6 +794,24 @@ def test_impossible_dates_are_malformed_yaml():
     assert problems(text="hetzner: {sshKeys: [ops]}\nx: 2024-13-45\n") == ["malformed YAML: month must be in 1..12"]
 
 
+def test_control_characters_are_named_by_line_and_column():
+    # PyYAML's reader finds them before parsing; its own message spans two lines and counts characters.
+    assert problems(text="hetzner: {sshKeys: [ops]}\nx: a\x00b\n") == [
+        "malformed YAML: line 2, column 5: unacceptable character #x0000: special characters are not allowed"
+    ]
+    assert problems(text="x: \x07") == [
+        "malformed YAML: line 1, column 4: unacceptable character #x0007: special characters are not allowed"
+    ]
+
+
+def test_a_file_of_exactly_the_size_limit_is_read(tmp_path):
+    path = tmp_path / "platform.yaml"
+    text = EXAMPLE.read_text()
+    path.write_text(text + "#" * (1024 * 1024 - len(text.encode()) - 1) + "\n")
+    assert path.stat().st_size == 1024 * 1024
+    assert spec_mod.load(path).clusters[0].name == "prod"
+
+
 def test_large_files_are_refused_before_reading(tmp_path):
     path = tmp_path / "platform.yaml"
     path.write_text(EXAMPLE.read_text() + "#" * (1024 * 1024) + "\n")
@@ -753,6 +829,570 @@ def test_messages_show_a_bounded_part_of_huge_values(data):
     line = only(problems(data), "clusters[0].pools[0].taints[0].effect")
     assert line.endswith("(got [[[...], [...]], [[...], [...]]])") and len(line) < 200
 
+
+# --- each rule's whole message -----------------------------------------------------------------
+# One bad value each; the user sees exactly these lines (path: message), so every part of a
+# message (the value, the limit, what is allowed) is checked, not a fragment of it.
+
+_SERVER_TYPES = "cx23, cx33, cx43, cx53, cpx12, cpx22, cpx32, cpx42, cpx52, cpx62, cax11, cax21, cax31, cax41, ccx13, ccx23, ccx33, ccx43, ccx53, ccx63"
+_SOLD_IN_ASH = "cpx12, cpx22, cpx32, cpx42, cpx52, cpx62, ccx13, ccx23, ccx33, ccx43, ccx53, ccx63"
+_LOCATIONS = "fsn1, nbg1, hel1, ash, hil, sin"
+_RFC1918 = "allowed: a range inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 (RFC 1918)"
+_DNS = "lowercase letters, digits and '-', starting and ending with a letter or digit (DNS-1123 label)"
+_KUBELET_ALLOWED = (
+    "node-role.kubernetes.io/* (set through the Machine), [*.]kubelet.kubernetes.io/*, [*.]node.kubernetes.io/*,"
+    " beta.kubernetes.io/instance-type, failure-domain.beta.kubernetes.io/region,"
+    " failure-domain.beta.kubernetes.io/zone, topology.kubernetes.io/region, topology.kubernetes.io/zone"
+)
+
+
+def _c(d):
+    return d["clusters"][0]
+
+
+def _p(d, i=0):
+    return d["clusters"][0]["pools"][i]
+
+
+MESSAGES = {
+    "cluster name": (
+        lambda d: _c(d).update(name="Prod"),
+        f"clusters[0].name: 'Prod' is not a valid name: use 1-24 {_DNS}",
+    ),
+    "pool name": (
+        lambda d: _p(d).update(name="General"),
+        f"clusters[0].pools[0].name: 'General' is not a valid name: use 1-20 {_DNS}",
+    ),
+    "namespace": (
+        lambda d: _c(d).update(namespace="Team_A"),
+        f"clusters[0].namespace: 'Team_A' is not a valid name: use 1-63 {_DNS}",
+    ),
+    "label key": (
+        lambda d: _p(d).update(labels={"bad key": "x"}),
+        "clusters[0].pools[0].labels.bad key: 'bad key' is not a valid Kubernetes label key ([prefix/]name, name <= 63 chars)",
+    ),
+    "label key prefix": (
+        lambda d: _p(d).update(labels={"Bad_/x": "x"}),
+        "clusters[0].pools[0].labels.Bad_/x: 'Bad_/x' is not a valid Kubernetes label key ([prefix/]name, name <= 63 chars)",
+    ),
+    "Cluster API label": (
+        lambda d: _p(d).update(labels={"node.cluster.x-k8s.io/pool": "x"}),
+        "clusters[0].pools[0].labels.node.cluster.x-k8s.io/pool: label 'node.cluster.x-k8s.io/pool' is in Cluster API's"
+        " domain cluster.x-k8s.io: CAPI sets these labels itself (cluster.x-k8s.io/cluster-name,"
+        " node.cluster.x-k8s.io/pool, ...) and selects machines by them; use a prefix of your own",
+    ),
+    "control-plane role label": (
+        lambda d: _p(d).update(labels={"node-role.kubernetes.io/control-plane": ""}),
+        "clusters[0].pools[0].labels.node-role.kubernetes.io/control-plane: label"
+        " 'node-role.kubernetes.io/control-plane' marks control-plane nodes (KubeadmControlPlane finds its nodes by"
+        " it); pools hold workers",
+    ),
+    "kubelet's own label": (
+        lambda d: _p(d).update(labels={"kubernetes.io/hostname": "x"}),
+        "clusters[0].pools[0].labels.kubernetes.io/hostname: label 'kubernetes.io/hostname' is set by the kubelet"
+        " from each machine; a pool label would overwrite it on every node",
+    ),
+    "kubernetes.io label": (
+        lambda d: _p(d).update(labels={"kubernetes.io/foo": "x"}),
+        "clusters[0].pools[0].labels.kubernetes.io/foo: label 'kubernetes.io/foo' is in the kubernetes.io / k8s.io"
+        f" namespace, which the kubelet refuses in --node-labels; allowed there: {_KUBELET_ALLOWED}",
+    ),
+    "label value": (
+        lambda d: _p(d).update(labels={"a": "b c"}),
+        "clusters[0].pools[0].labels.a: 'b c' is not a valid Kubernetes label value (<= 63 alphanumerics, '-', '_' or '.')",
+    ),
+    "long label value": (
+        lambda d: _p(d).update(labels={"a": "b" * 64}),
+        f"clusters[0].pools[0].labels.a: '{'b' * 64}' is not a valid Kubernetes label value"
+        " (<= 63 alphanumerics, '-', '_' or '.')",
+    ),
+    "kubernetes version": (
+        lambda d: _c(d).update(kubernetesVersion="latest"),
+        "clusters[0].kubernetesVersion: 'latest' is not a Kubernetes version like v1.33.4",
+    ),
+    "kubernetes version range": (
+        lambda d: _c(d).update(kubernetesVersion="v1.31.9"),
+        f"clusters[0].kubernetesVersion: Kubernetes v1.31.9 is not supported by Cluster API {versions.CAPI} with"
+        f" CAPH {versions.CAPH}; allowed: v1.32 to v1.36",
+    ),
+    "CIDR": (
+        lambda d: d["management"].update(apiAllowedCidrs=["1.2.3.4/33"]),
+        "management.apiAllowedCidrs[0]: '1.2.3.4/33' is not a CIDR block"
+        " ('1.2.3.4/33' does not appear to be an IPv4 or IPv6 network)",
+    ),
+    "IPv6 pod range": (
+        lambda d: _c(d).update(podCidr="fd00::/64"),
+        f"clusters[0].podCidr: 'fd00::/64' is an IPv6 range; {_RFC1918}, as the cluster network is IPv4-only",
+    ),
+    "public pod range": (
+        lambda d: _c(d).update(podCidr="8.8.0.0/16"),
+        f"clusters[0].podCidr: '8.8.0.0/16' is not a private IPv4 range; {_RFC1918}, as the cluster network is IPv4-only",
+    ),
+    "public service range": (
+        lambda d: _c(d).update(serviceCidr="100.64.0.0/12"),
+        f"clusters[0].serviceCidr: '100.64.0.0/12' is not a private IPv4 range; {_RFC1918},"
+        " as the cluster network is IPv4-only",
+    ),
+    "pool max": (
+        lambda d: _p(d).update(max=101),
+        "clusters[0].pools[0].max: max 101 is above 100, more servers than one cluster's private network holds",
+    ),
+    "reserved namespace": (
+        lambda d: _c(d).update(namespace="kube-system"),
+        "clusters[0].namespace: namespace 'kube-system' is reserved (Kubernetes and what clusterctl-py installs in"
+        " the management cluster use default, cert-manager, kube-*, capi-*, caph-*, caaph-*; the cluster stack owns"
+        " its namespace and deletes it on destroy)",
+    ),
+    "control plane replicas": (
+        lambda d: _c(d)["controlPlane"].update(replicas=2),
+        "clusters[0].controlPlane.replicas: must be 1, 3 or 5 (got 2)",
+    ),
+    "management servers": (
+        lambda d: d["management"].update(servers=2),
+        "management.servers: must be 1 or 3 (got 2)",
+    ),
+    "reserved pool name": (
+        lambda d: _p(d).update(name="control-plane"),
+        "clusters[0].pools[0].name: pool name 'control-plane' is reserved",
+    ),
+    "min above max": (
+        lambda d: _p(d).update(min=3, max=2),
+        "clusters[0].pools[0].max: max (2) must be >= min (3)",
+    ),
+    "service range overlaps pods": (
+        lambda d: _c(d).update(serviceCidr="10.244.0.0/20"),
+        "clusters[0].serviceCidr: serviceCidr 10.244.0.0/20 overlaps podCidr 10.244.0.0/16; service and pod"
+        " addresses must be distinct",
+    ),
+    "k3s version": (
+        lambda d: d["management"].update(k3sVersion="v1.33.4"),
+        "management.k3sVersion: 'v1.33.4' is not a k3s release like v1.33.4+k3s1",
+    ),
+    "k3s version range": (
+        lambda d: d["management"].update(k3sVersion="v1.31.4+k3s1"),
+        f"management.k3sVersion: k3s v1.31.4+k3s1 is outside the management-cluster range of Cluster API"
+        f" {versions.CAPI}; allowed: v1.32 to v1.36",
+    ),
+    "duplicate SSH key": (
+        lambda d: d["hetzner"].update(sshKeys=["ops", "ci", "ops"]),
+        "hetzner.sshKeys[2]: duplicate SSH key 'ops' (also sshKeys[0])",
+    ),
+    "cluster location": (
+        lambda d: _c(d).update(location="nbg2"),
+        f"clusters[0].location: unknown Hetzner location 'nbg2'; allowed: {_LOCATIONS}",
+    ),
+    "management location": (
+        lambda d: d["management"].update(location="fra1"),
+        f"management.location: unknown Hetzner location 'fra1'; allowed: {_LOCATIONS}",
+    ),
+    "hetzner location": (
+        lambda d: d["hetzner"].update(location="xx1"),
+        f"hetzner.location: unknown Hetzner location 'xx1'; allowed: {_LOCATIONS}",
+    ),
+    "unknown server type": (
+        lambda d: _p(d).update(serverType="cx99"),
+        f"clusters[0].pools[0].serverType: unknown Hetzner server type 'cx99'; allowed: {_SERVER_TYPES}",
+    ),
+    "deprecated server type": (
+        lambda d: _p(d).update(serverType="cpx31"),
+        "clusters[0].pools[0].serverType: server type 'cpx31' is deprecated by Hetzner; use 'cpx32'"
+        f" (allowed: {_SERVER_TYPES})",
+    ),
+    "server type not sold in the cluster's location": (
+        lambda d: _c(d).update(location="ash"),
+        "clusters[0].pools[1].serverType: server type 'cax21' is not offered in ash (only in fsn1, nbg1, hel1);"
+        f" offered in ash: {_SOLD_IN_ASH}",
+    ),
+    "management server type not sold in its location": (
+        lambda d: d["management"].update(serverType="cax11", location="ash"),
+        "management.serverType: server type 'cax11' is not offered in ash (only in fsn1, nbg1, hel1);"
+        f" offered in ash: {_SOLD_IN_ASH}",
+    ),
+    "network capacity": (
+        lambda d: (_p(d).update(max=60), _p(d, 1).update(max=40)),
+        "clusters[0].pools: at max scale this cluster needs 116 servers (3 control plane + 100 in pools + 13"
+        " surging during a rollout), but one Hetzner private network holds at most 100; lower the pools' max or"
+        " split the cluster",
+    ),
+    "pod range inside the hetzner network": (
+        lambda d: _c(d).update(podCidr="10.0.0.0/8"),
+        "clusters[0].podCidr: 10.0.0.0/8 overlaps hetzner.networkCidr 10.0.0.0/16, the servers' private network;"
+        " choose a range outside it (defaults: podCidr 10.244.0.0/16, serviceCidr 10.96.0.0/12)",
+    ),
+    "service range inside the hetzner network": (
+        lambda d: _c(d).update(serviceCidr="10.0.1.0/24"),
+        "clusters[0].serviceCidr: 10.0.1.0/24 overlaps hetzner.networkCidr 10.0.0.0/16, the servers' private network;"
+        " choose a range outside it (defaults: podCidr 10.244.0.0/16, serviceCidr 10.96.0.0/12)",
+    ),
+    "IPv6 hetzner network": (
+        lambda d: d["hetzner"].update(networkCidr="fd00::/48"),
+        f"hetzner.networkCidr: 'fd00::/48' is an IPv6 range; {_RFC1918}, as Hetzner requires for private networks",
+    ),
+    "public hetzner network": (
+        lambda d: d["hetzner"].update(networkCidr="8.8.0.0/16"),
+        f"hetzner.networkCidr: '8.8.0.0/16' is not a private IPv4 range; {_RFC1918}, as Hetzner requires for private networks",
+    ),
+    "SSH key name": (
+        lambda d: d["hetzner"].update(sshKeys=[" ops"]),
+        "hetzner.sshKeys[0]: ' ops' is not an SSH key name: names are not empty and have no surrounding blanks",
+    ),
+    "image": (
+        lambda d: d["hetzner"].update(image="ubuntu 24.04"),
+        "hetzner.image: 'ubuntu 24.04' is not a Hetzner image name or label (not empty, no blanks), e.g. ubuntu-24.04",
+    ),
+    "network zone": (
+        lambda d: d["hetzner"].update(networkZone="us-east"),
+        "hetzner.networkZone: networkZone 'us-east' does not contain location 'fsn1' (zone 'eu-central');"
+        " allowed zones: ap-southeast, eu-central, us-east, us-west",
+    ),
+    "subnet": (
+        lambda d: d["hetzner"].update(subnetCidr="10.1.0.0/24"),
+        "hetzner.subnetCidr: subnetCidr 10.1.0.0/24 lies outside networkCidr 10.0.0.0/16",
+    ),
+    "node group of a split pool": (
+        lambda d: _c(d).update(
+            pools=[{"name": "web", "serverType": "cpx22", "max": 25}, {"name": "web-2", "serverType": "cpx22", "max": 2}]
+        ),
+        "clusters[0].pools[1].name: pool 'web-2' renders node group 'web-2', which pool 'web' (pools[0]) also"
+        " renders: with max 25 it is split into node groups web, web-2, web-3; two MachineDeployments would share"
+        " that name, so rename one of the pools",
+    ),
+    "split pool after the pool it collides with": (
+        lambda d: _c(d).update(
+            pools=[{"name": "web-2", "serverType": "cpx22", "max": 2}, {"name": "web", "serverType": "cpx22", "max": 25}]
+        ),
+        "clusters[0].pools[1].name: pool 'web' renders node group 'web-2', which pool 'web-2' (pools[0]) also"
+        " renders: its only node group is 'web-2'; two MachineDeployments would share that name, so rename one of"
+        " the pools",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(MESSAGES))
+def test_each_rule_says_what_is_wrong_and_what_is_allowed(data, case):
+    change, message = MESSAGES[case]
+    change(data)
+    assert problems(data) == [message]
+
+@pytest.mark.parametrize("version", ["v1.32.0+k3s1", "v1.36.9+k3s2"])
+def test_k3s_releases_at_both_ends_of_the_range_are_accepted(version):
+    assert spec_mod.parse(platform_data(management={"k3sVersion": version})).management.k3s_version == version
+
+
+def test_k3s_release_above_the_range_is_refused():
+    assert problems(platform_data(management={"k3sVersion": "v1.37.0+k3s1"})) == [
+        f"management.k3sVersion: k3s v1.37.0+k3s1 is outside the management-cluster range of Cluster API"
+        f" {versions.CAPI}; allowed: v1.32 to v1.36"
+    ]
+
+
+@pytest.mark.parametrize(
+    "change, char, message",
+    [
+        (lambda d: _c(d).update(name="A" * 100), "A", f"clusters[0].name: '{'A' * 80}' is not a valid name: use 1-24 {_DNS}"),
+        (
+            lambda d: _p(d).update(labels={"tier": "!" * 100}),
+            "!",
+            f"clusters[0].pools[0].labels.tier: '{'!' * 80}' is not a valid Kubernetes label value"
+            " (<= 63 alphanumerics, '-', '_' or '.')",
+        ),
+        (
+            lambda d: _p(d).update(labels={"!" * 100: "x"}),
+            "!",
+            f"clusters[0].pools[0].labels.{'!' * 100}: '{'!' * 80}' is not a valid Kubernetes label key"
+            " ([prefix/]name, name <= 63 chars)",
+        ),
+        (
+            lambda d: _c(d).update(kubernetesVersion="v" * 100),
+            "v",
+            f"clusters[0].kubernetesVersion: '{'v' * 80}' is not a Kubernetes version like v1.33.4",
+        ),
+        (
+            lambda d: d["management"].update(k3sVersion="k" * 100),
+            "k",
+            f"management.k3sVersion: '{'k' * 80}' is not a k3s release like v1.33.4+k3s1",
+        ),
+        (
+            lambda d: d["hetzner"].update(sshKeys=[" " * 100]),
+            " ",
+            f"hetzner.sshKeys[0]: '{' ' * 80}' is not an SSH key name: names are not empty and have no surrounding blanks",
+        ),
+        (
+            lambda d: d["hetzner"].update(image=" " * 100),
+            " ",
+            f"hetzner.image: '{' ' * 80}' is not a Hetzner image name or label (not empty, no blanks), e.g. ubuntu-24.04",
+        ),
+    ],
+)
+def test_messages_quote_at_most_80_characters_of_a_value(data, change, char, message):
+    # The quote is cut at 80 characters; the value itself follows, shortened so the cut shows.
+    change(data)
+    assert problems(data) == [f"{message} (got '{char * 22}...{char * 23}')"]
+
+
+def test_an_invalid_namespace_is_not_taken_for_the_cluster_name(data):
+    # The cluster sets a namespace, so its name is not its namespace, even while that namespace is broken.
+    assert problems(cluster(data, name="default", namespace="Team_A")) == [
+        f"clusters[0].namespace: 'Team_A' is not a valid name: use 1-63 {_DNS}"
+    ]
+    data = platform_data()
+    data["clusters"].append(dict(data["clusters"][0], name="staging", namespace="Prod"))
+    assert problems(data) == [f"clusters[1].namespace: 'Prod' is not a valid name: use 1-63 {_DNS}"]
+
+# --- Hetzner checks on the parts that validated ---------------------------------------------------
+
+
+def _unknown_type(path, name="cx99"):
+    return f"{path}: unknown Hetzner server type '{name}'; allowed: {_SERVER_TYPES}"
+
+
+def test_a_cluster_that_is_not_a_mapping_does_not_hide_the_next_one(data):
+    data["clusters"].insert(0, 42)
+    data["clusters"][1]["pools"][0]["serverType"] = "cx99"
+    assert problems(data) == [
+        "clusters[0]: must be a mapping of keys (got 42)",
+        _unknown_type("clusters[1].pools[0].serverType"),
+    ]
+
+
+def test_broken_control_plane_and_pool_do_not_hide_the_other_pools(data):
+    data["clusters"][0]["controlPlane"] = 5
+    data["clusters"][0]["pools"][0] = "x"
+    _p(data, 1)["serverType"] = "cx99"
+    assert problems(data) == [
+        "clusters[0].controlPlane: must be a mapping of keys (got 5)",
+        "clusters[0].pools[0]: must be a mapping of keys (got 'x')",
+        _unknown_type("clusters[0].pools[1].serverType"),
+    ]
+
+
+def test_a_missing_hetzner_section_does_not_hide_what_a_cluster_location_rules_out(data):
+    del data["hetzner"]
+    _c(data)["location"] = "ash"
+    assert problems(data) == [
+        "hetzner: required but missing",
+        "clusters[0].pools[1].serverType: server type 'cax21' is not offered in ash (only in fsn1, nbg1, hel1);"
+        f" offered in ash: {_SOLD_IN_ASH}",
+    ]
+
+
+def test_a_broken_management_section_does_not_hide_cluster_problems(data):
+    data["management"] = 5
+    _p(data)["serverType"] = "cx99"
+    assert problems(data) == ["management: must be a mapping of keys (got 5)", _unknown_type("clusters[0].pools[0].serverType")]
+
+
+def test_an_unknown_management_location_still_checks_its_server_type(data):
+    data["management"].update(location="fra1", serverType="cx22")
+    assert problems(data) == [
+        f"management.location: unknown Hetzner location 'fra1'; allowed: {_LOCATIONS}",
+        f"management.serverType: server type 'cx22' is deprecated by Hetzner; use 'cx23' (allowed: {_SERVER_TYPES})",
+    ]
+
+
+def test_management_location_overrides_the_default_location(data):
+    # cax11 is sold in the EU only: fine in fsn1 although the default location is ash.
+    data["hetzner"].update(location="ash", networkZone="us-east")
+    data["management"].update(location="fsn1", serverType="cax11")
+    assert spec_mod.parse(data).management.server_type == "cax11"
+
+
+def test_long_unknown_server_type_names_are_cut_at_40_characters(data):
+    _p(data)["serverType"] = "x" * 100
+    assert problems(data) == [_unknown_type("clusters[0].pools[0].serverType", "x" * 40)]
+
+
+def test_a_broken_pod_range_does_not_hide_a_service_range_inside_the_network(data):
+    _c(data).update(podCidr="8.8.0.0/16", serviceCidr="10.0.0.0/24")
+    assert problems(data) == [
+        f"clusters[0].podCidr: '8.8.0.0/16' is not a private IPv4 range; {_RFC1918}, as the cluster network is IPv4-only",
+        "clusters[0].serviceCidr: 10.0.0.0/24 overlaps hetzner.networkCidr 10.0.0.0/16, the servers' private"
+        " network; choose a range outside it (defaults: podCidr 10.244.0.0/16, serviceCidr 10.96.0.0/12)",
+    ]
+
+
+def test_a_broken_hetzner_network_is_not_compared_with_cluster_ranges(data):
+    data["hetzner"]["networkCidr"] = "8.8.0.0/16"
+    _c(data)["podCidr"] = "10.0.0.0/8"
+    assert problems(data) == [
+        f"hetzner.networkCidr: '8.8.0.0/16' is not a private IPv4 range; {_RFC1918}, as Hetzner requires for private networks"
+    ]
+
+
+def test_each_duplicate_ssh_key_names_its_first_occurrence():
+    assert problems(platform_data(hetzner={"sshKeys": ["a", "b", "a", "b", "a"]})) == [
+        "hetzner.sshKeys[2]: duplicate SSH key 'a' (also sshKeys[0])",
+        "hetzner.sshKeys[3]: duplicate SSH key 'b' (also sshKeys[1])",
+        "hetzner.sshKeys[4]: duplicate SSH key 'a' (also sshKeys[0])",
+    ]
+
+def test_value_limit_counts_every_node_once():
+    # root mapping, hetzner, {sshKeys: [ops]} (4 nodes), x, the list: 8 nodes besides the list's items.
+    head = "hetzner: {sshKeys: [ops]}\nx: ["
+    assert problems(text=head + ",".join(["1"] * 19992) + "]\n") == [
+        "x: unknown key; allowed keys: clusters, hetzner, management"
+    ]
+    assert problems(text=head + ",".join(["1"] * 19993) + "]\n") == [
+        "malformed YAML: line 2, column 39989: more than 20000 values (an alias counts as all it repeats)"
+    ]
+
+
+def test_an_alias_counts_as_all_the_values_it_repeats():
+    # 6 nodes for the root and hetzner, a and b, the anchored list (1 + n) and its alias (1 + n again).
+    def text(n):
+        return "hetzner: {sshKeys: [ops]}\na: &a [" + ",".join(["1"] * n) + "]\nb: *a\n"
+
+    assert problems(text=text(9995)) == [
+        "a: unknown key; allowed keys: clusters, hetzner, management",
+        "b: unknown key; allowed keys: clusters, hetzner, management",
+    ]
+    assert problems(text=text(9996)) == [
+        "malformed YAML: line 3, column 4: more than 20000 values (an alias counts as all it repeats)"
+    ]
+
+
+def test_nesting_limit_is_32_levels_counted_along_each_path():
+    # The root mapping is the first level.
+    assert problems(text="hetzner: {sshKeys: [ops]}\nx: " + "[" * 31 + "]" * 31) == [
+        "x: unknown key; allowed keys: clusters, hetzner, management"
+    ]
+    # A finished sibling does not reset the count of the path that goes on deeper.
+    assert problems(text="x: " + "[" * 20 + "[], " + "[" * 20 + "]" * 20 + "]" * 20) == [
+        "malformed YAML: line 1, column 39: nested deeper than 32 levels"
+    ]
+
+
+def test_text_over_the_size_limit_is_refused_before_parsing():
+    with pytest.raises(SpecError) as info:
+        spec_mod.loads("#" * (1024 * 1024 + 1), source="p.yaml")
+    assert info.value.render() == "p.yaml: larger than 1024 KiB; a platform spec is a few KiB, so this is not one"
+
+
+def test_yaml_errors_name_the_source():
+    def render(text):
+        with pytest.raises(SpecError) as info:
+            spec_mod.loads(text, source="p.yaml")
+        return info.value.render()
+
+    assert render("a: 1\nb: 2\nc: d\x00") == (
+        "p.yaml: malformed YAML: line 3, column 5: unacceptable character #x0000: special characters are not allowed"
+    )
+    # Messages that quote the input are cut at 200 characters.
+    assert render("x: !!float " + "y" * 300) == "p.yaml: malformed YAML: " + (
+        "could not convert string to float: '" + "y" * 300
+    )[:200]
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [{"n" * 63: "x"}, {"tier": "v" * 63}, {"a" * 253 + "/x": "y"}, {"example.com/" + "n" * 63: ""}],
+)
+def test_longest_label_keys_and_values_are_accepted(data, labels):
+    assert spec_mod.parse(pool(data, labels=labels)).clusters[0].pools[0].labels == labels
+
+
+@pytest.mark.parametrize("key", ["n" * 64, "a" * 254 + "/x", "example.com/"])
+def test_label_keys_over_the_limits_are_refused(data, key):
+    assert problems(pool(data, labels={key: "x"})) == [
+        f"clusters[0].pools[0].labels.{key}: '{key[:80]}' is not a valid Kubernetes label key"
+        " ([prefix/]name, name <= 63 chars)" + (f" (got {_got(key)})" if len(key) > 80 else "")
+    ]
+
+
+def _got(value):
+    return f"'{value[:22]}...{value[-23:]}'"
+
+def test_a_pool_of_max_100_is_within_the_pool_limit(data):
+    data["clusters"][0]["pools"] = [{"name": "p", "serverType": "cpx22", "max": 100, "placement": "none"}]
+    # Only the network capacity (which counts the control plane and surge) refuses it.
+    assert problems(data) == [
+        "clusters[0].pools: at max scale this cluster needs 105 servers (3 control plane + 100 in pools + 2"
+        " surging during a rollout), but one Hetzner private network holds at most 100; lower the pools' max or"
+        " split the cluster"
+    ]
+
+
+def test_a_cluster_name_that_is_another_clusters_namespace(data):
+    data["clusters"].insert(0, dict(data["clusters"][0], name="team", namespace="prod"))
+    assert problems(data) == ["clusters[1].name: duplicate namespace 'prod' (also clusters[0])"]
+
+
+def test_duplicate_pools_after_a_broken_pool_are_reported(data):
+    general = data["clusters"][0]["pools"][0]
+    data["clusters"][0]["pools"] = ["x", general, dict(general)]
+    assert problems(data) == [
+        "clusters[0].pools[0]: must be a mapping of keys (got 'x')",
+        "clusters[0].pools[2].name: duplicate pool name 'general' (also pools[1])",
+    ]
+
+
+def test_a_reserved_cluster_name_after_a_cluster_with_a_namespace(data):
+    data["clusters"].append(dict(data["clusters"][0], name="default"))
+    _c(data)["namespace"] = "team-a"
+    assert problems(data) == [
+        "clusters[1].name: cluster 'default' sets no namespace, so its namespace would be 'default', which is"
+        " reserved (Kubernetes and what clusterctl-py installs in the management cluster use default,"
+        " cert-manager, kube-*, capi-*, caph-*, caaph-*; the cluster stack owns its namespace and deletes it"
+        " on destroy); rename the cluster or set namespace"
+    ]
+
+
+def test_node_group_names_are_checked_in_every_cluster(data):
+    pools = [{"name": "web", "serverType": "cpx22", "max": 25}, {"name": "web-2", "serverType": "cpx22", "max": 2}]
+    broken = dict(data["clusters"][0], name="Broken")
+    data["clusters"] = [broken, dict(broken, name="one", pools=pools), dict(broken, name="two", pools=pools)]
+    message = (
+        "pool 'web-2' renders node group 'web-2', which pool 'web' (pools[0]) also renders: with max 25 it is"
+        " split into node groups web, web-2, web-3; two MachineDeployments would share that name, so rename one"
+        " of the pools"
+    )
+    assert problems(data) == [
+        f"clusters[0].name: 'Broken' is not a valid name: use 1-24 {_DNS}",
+        f"clusters[1].pools[1].name: {message}",
+        f"clusters[2].pools[1].name: {message}",
+    ]
+
+# --- Hetzner node groups and machine shapes ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pool_min, pool_max, placement, expect",
+    [
+        # At most 9 servers per spread placement group (10 with the rollout's surge machine).
+        (0, 9, "spread", [("", 0, 9, "p")]),
+        (1, 10, "spread", [("", 1, 5, "p"), ("-2", 0, 5, "p-2")]),
+        # Shares are near-equal, the larger ones first, for min and max alike.
+        (5, 25, "spread", [("", 2, 9, "p"), ("-2", 2, 8, "p-2"), ("-3", 1, 8, "p-3")]),
+        (4, 19, "spread", [("", 2, 7, "p"), ("-2", 1, 6, "p-2"), ("-3", 1, 6, "p-3")]),
+        # Without placement, one MachineDeployment and no placement group.
+        (2, 40, "none", [("", 2, 40, None)]),
+    ],
+)
+def test_pools_split_into_node_groups_of_at_most_9_servers(data, pool_min, pool_max, placement, expect):
+    from providers.base import NodeGroup
+    from providers.hetzner import PROVIDER
+
+    data["clusters"][0]["pools"] = [
+        {"name": "p", "serverType": "cpx22", "min": pool_min, "max": pool_max, "placement": placement}
+    ]
+    parsed = spec_mod.parse(data).clusters[0]
+    assert PROVIDER.node_groups(parsed, parsed.pools[0]) == [NodeGroup(*group) for group in expect]
+
+
+@pytest.mark.parametrize(
+    "server_type, shape",
+    [
+        # Hetzner's published sizes; the architecture as the kubelet reports kubernetes.io/arch.
+        ("cax21", (4, 8, 80, "arm64", "cax21")),
+        ("cpx32", (4, 8, 160, "amd64", "cpx32")),
+        ("ccx13", (2, 8, 80, "amd64", "ccx13")),
+    ],
+)
+def test_machine_shapes_come_from_the_catalog(server_type, shape):
+    from providers.base import MachineShape
+    from providers.hetzner import PROVIDER
+
+    assert PROVIDER.machine_shape(server_type) == MachineShape(*shape)
 
 # --- every problem at once ---------------------------------------------------------------------
 

@@ -66,47 +66,43 @@ LOCATIONS: dict[str, Location] = {
 NETWORK_ZONES = tuple(sorted({loc.network_zone for loc in LOCATIONS.values()}))
 
 
-def _t(name, cores, mem, disk, arch, cpu, locs, eur, deprecated=False, successor=None):
-    return ServerType(name, cores, mem, disk, arch, cpu, locs, eur, deprecated, successor)
-
-
 SERVER_TYPES: dict[str, ServerType] = {
     st.name: st
     for st in (
         # Cost-optimised shared x86 (generation 3), EU only.
-        _t("cx23", 2, 4, 40, "x86", "shared", EU, 3.49),
-        _t("cx33", 4, 8, 80, "x86", "shared", EU, 5.49),
-        _t("cx43", 8, 16, 160, "x86", "shared", EU, 9.49),
-        _t("cx53", 16, 32, 320, "x86", "shared", EU, 17.49),
+        ServerType("cx23", 2, 4, 40, "x86", "shared", EU, 3.49),
+        ServerType("cx33", 4, 8, 80, "x86", "shared", EU, 5.49),
+        ServerType("cx43", 8, 16, 160, "x86", "shared", EU, 9.49),
+        ServerType("cx53", 16, 32, 320, "x86", "shared", EU, 17.49),
         # Regular-performance shared AMD (generation 2).
-        _t("cpx12", 1, 2, 40, "x86", "shared", EVERYWHERE, 4.49),
-        _t("cpx22", 2, 4, 80, "x86", "shared", EVERYWHERE, 7.49),
-        _t("cpx32", 4, 8, 160, "x86", "shared", EVERYWHERE, 12.49),
-        _t("cpx42", 8, 16, 320, "x86", "shared", EVERYWHERE, 22.49),
-        _t("cpx52", 12, 24, 480, "x86", "shared", EVERYWHERE, 32.49),
-        _t("cpx62", 16, 32, 640, "x86", "shared", EVERYWHERE, 42.49),
+        ServerType("cpx12", 1, 2, 40, "x86", "shared", EVERYWHERE, 4.49),
+        ServerType("cpx22", 2, 4, 80, "x86", "shared", EVERYWHERE, 7.49),
+        ServerType("cpx32", 4, 8, 160, "x86", "shared", EVERYWHERE, 12.49),
+        ServerType("cpx42", 8, 16, 320, "x86", "shared", EVERYWHERE, 22.49),
+        ServerType("cpx52", 12, 24, 480, "x86", "shared", EVERYWHERE, 32.49),
+        ServerType("cpx62", 16, 32, 640, "x86", "shared", EVERYWHERE, 42.49),
         # Shared Ampere arm64, EU only.
-        _t("cax11", 2, 4, 40, "arm", "shared", EU, 4.49),
-        _t("cax21", 4, 8, 80, "arm", "shared", EU, 7.99),
-        _t("cax31", 8, 16, 160, "arm", "shared", EU, 15.99),
-        _t("cax41", 16, 32, 320, "arm", "shared", EU, 31.49),
+        ServerType("cax11", 2, 4, 40, "arm", "shared", EU, 4.49),
+        ServerType("cax21", 4, 8, 80, "arm", "shared", EU, 7.99),
+        ServerType("cax31", 8, 16, 160, "arm", "shared", EU, 15.99),
+        ServerType("cax41", 16, 32, 320, "arm", "shared", EU, 31.49),
         # Dedicated AMD.
-        _t("ccx13", 2, 8, 80, "x86", "dedicated", EVERYWHERE, 14.49),
-        _t("ccx23", 4, 16, 160, "x86", "dedicated", EVERYWHERE, 28.49),
-        _t("ccx33", 8, 32, 240, "x86", "dedicated", EVERYWHERE, 56.49),
-        _t("ccx43", 16, 64, 360, "x86", "dedicated", EVERYWHERE, 112.49),
-        _t("ccx53", 32, 128, 600, "x86", "dedicated", EVERYWHERE, 224.49),
-        _t("ccx63", 48, 192, 960, "x86", "dedicated", EVERYWHERE, 336.49),
+        ServerType("ccx13", 2, 8, 80, "x86", "dedicated", EVERYWHERE, 14.49),
+        ServerType("ccx23", 4, 16, 160, "x86", "dedicated", EVERYWHERE, 28.49),
+        ServerType("ccx33", 8, 32, 240, "x86", "dedicated", EVERYWHERE, 56.49),
+        ServerType("ccx43", 16, 64, 360, "x86", "dedicated", EVERYWHERE, 112.49),
+        ServerType("ccx53", 32, 128, 600, "x86", "dedicated", EVERYWHERE, 224.49),
+        ServerType("ccx63", 48, 192, 960, "x86", "dedicated", EVERYWHERE, 336.49),
         # Deprecated: still known so that we can name the successor.
-        _t("cx22", 2, 4, 40, "x86", "shared", EU, 4.59, True, "cx23"),
-        _t("cx32", 4, 8, 80, "x86", "shared", EU, 7.59, True, "cx33"),
-        _t("cx42", 8, 16, 160, "x86", "shared", EU, 18.59, True, "cx43"),
-        _t("cx52", 16, 32, 320, "x86", "shared", EU, 36.39, True, "cx53"),
-        _t("cpx11", 2, 2, 40, "x86", "shared", EVERYWHERE, 5.09, True, "cpx12"),
-        _t("cpx21", 3, 4, 80, "x86", "shared", EVERYWHERE, 9.59, True, "cpx22"),
-        _t("cpx31", 4, 8, 160, "x86", "shared", EVERYWHERE, 16.59, True, "cpx32"),
-        _t("cpx41", 8, 16, 240, "x86", "shared", EVERYWHERE, 30.59, True, "cpx42"),
-        _t("cpx51", 16, 32, 360, "x86", "shared", EVERYWHERE, 61.09, True, "cpx62"),
+        ServerType("cx22", 2, 4, 40, "x86", "shared", EU, 4.59, True, "cx23"),
+        ServerType("cx32", 4, 8, 80, "x86", "shared", EU, 7.59, True, "cx33"),
+        ServerType("cx42", 8, 16, 160, "x86", "shared", EU, 18.59, True, "cx43"),
+        ServerType("cx52", 16, 32, 320, "x86", "shared", EU, 36.39, True, "cx53"),
+        ServerType("cpx11", 2, 2, 40, "x86", "shared", EVERYWHERE, 5.09, True, "cpx12"),
+        ServerType("cpx21", 3, 4, 80, "x86", "shared", EVERYWHERE, 9.59, True, "cpx22"),
+        ServerType("cpx31", 4, 8, 160, "x86", "shared", EVERYWHERE, 16.59, True, "cpx32"),
+        ServerType("cpx41", 8, 16, 240, "x86", "shared", EVERYWHERE, 30.59, True, "cpx42"),
+        ServerType("cpx51", 16, 32, 360, "x86", "shared", EVERYWHERE, 61.09, True, "cpx62"),
     )
 }
 

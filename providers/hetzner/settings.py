@@ -15,19 +15,15 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
 
 from clusterctl_py import networks
+from clusterctl_py.errors import invalid
 from providers.hetzner.catalog import LOCATIONS, NETWORK_ZONES
 
 
 def _location(value: str) -> str:
     if value not in LOCATIONS:
-        raise PydanticCustomError(
-            "unknown_location",
-            "unknown Hetzner location '{value}'; allowed: {allowed}",
-            {"value": value, "allowed": ", ".join(LOCATIONS)},
-        )
+        raise invalid("unknown Hetzner location '{value}'; allowed: {allowed}", value=value, allowed=", ".join(LOCATIONS))
     return value
 
 
@@ -44,20 +40,16 @@ PrivateCidr = Annotated[str, AfterValidator(_network)]
 
 def _ssh_key_name(value: str) -> str:
     if not value.strip() or value != value.strip():
-        raise PydanticCustomError(
-            "ssh_key_name",
-            "'{value}' is not an SSH key name: names are not empty and have no surrounding blanks",
-            {"value": value[:80]},
+        raise invalid(
+            "'{value}' is not an SSH key name: names are not empty and have no surrounding blanks", value=value[:80]
         )
     return value
 
 
 def _image(value: str) -> str:
     if not value or any(c.isspace() for c in value):
-        raise PydanticCustomError(
-            "image",
-            "'{value}' is not a Hetzner image name or label (not empty, no blanks), e.g. ubuntu-24.04",
-            {"value": value[:80]},
+        raise invalid(
+            "'{value}' is not a Hetzner image name or label (not empty, no blanks), e.g. ubuntu-24.04", value=value[:80]
         )
     return value
 
@@ -84,10 +76,12 @@ class HetznerSettings(BaseModel):
     def _zone_contains_location(cls, zone: str | None, info: ValidationInfo) -> str | None:
         location = info.data.get("location")
         if zone is not None and location is not None and zone != LOCATIONS[location].network_zone:
-            raise PydanticCustomError(
-                "zone_mismatch",
+            raise invalid(
                 "networkZone '{given}' does not contain location '{loc}' (zone '{zone}'); allowed zones: {zones}",
-                {"given": zone, "loc": location, "zone": LOCATIONS[location].network_zone, "zones": ", ".join(NETWORK_ZONES)},
+                given=zone,
+                loc=location,
+                zone=LOCATIONS[location].network_zone,
+                zones=", ".join(NETWORK_ZONES),
             )
         return zone
 
@@ -96,9 +90,7 @@ class HetznerSettings(BaseModel):
     def _subnet_inside_network(cls, subnet: str, info: ValidationInfo) -> str:
         network = info.data.get("network_cidr")
         if network is not None and not ipaddress.ip_network(subnet).subnet_of(ipaddress.ip_network(network)):
-            raise PydanticCustomError(
-                "subnet", "subnetCidr {sub} lies outside networkCidr {net}", {"sub": subnet, "net": network}
-            )
+            raise invalid("subnetCidr {sub} lies outside networkCidr {net}", sub=subnet, net=network)
         return subnet
 
     @model_validator(mode="after")
