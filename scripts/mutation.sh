@@ -4,6 +4,7 @@
 #
 #   scripts/mutation.sh            fresh run: drop mutants/, mutate, test, summarise
 #   scripts/mutation.sh --resume   keep mutants/ and test only what is not yet decided
+#   scripts/mutation.sh --survivors  after changing tests: re-test only the mutants not yet killed
 #   scripts/mutation.sh --report   summarise the results already in mutants/
 #
 # MUTATION_WORKERS (default 1) mutants are tested at a time. Not run in CI: too slow.
@@ -12,8 +13,8 @@ cd "$(dirname "$0")/.."
 
 mode=${1:-fresh}
 case "$mode" in
-fresh | --resume | --report) ;;
-*) echo "usage: scripts/mutation.sh [--resume | --report]" >&2; exit 2 ;;
+fresh | --resume | --survivors | --report) ;;
+*) echo "usage: scripts/mutation.sh [--resume | --survivors | --report]" >&2; exit 2 ;;
 esac
 
 venv=${VIRTUAL_ENV:-.venv}
@@ -42,8 +43,20 @@ fi
 
 if [[ $mode != --report ]]; then
     [[ $mode == fresh ]] && rm -rf mutants
+    names=()
+    if [[ $mode == --survivors ]]; then
+        # mutmut keeps which tests run which function in mutmut-stats.json and does not
+        # notice new tests: without this, a new test is never run against old survivors.
+        rm -f mutants/mutmut-stats.json
+        mapfile -t names < <("$venv/bin/mutmut" results | sed -nE 's/^ *([^ ]+): (survived|no tests)$/\1/p')
+        if ((${#names[@]} == 0)); then
+            echo "no surviving mutants in mutants/ to re-test" >&2
+            exit 0
+        fi
+        echo "re-testing ${#names[@]} mutants"
+    fi
     start=$SECONDS
-    if ! "$venv/bin/mutmut" run --max-children "${MUTATION_WORKERS:-1}"; then
+    if ! "$venv/bin/mutmut" run --max-children "${MUTATION_WORKERS:-1}" "${names[@]}"; then
         echo "error: mutmut run failed; its output is above" >&2
         exit 1
     fi
