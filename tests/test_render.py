@@ -231,6 +231,9 @@ def test_scale_from_zero_capacity_comes_from_the_catalog():
     assert (arm[CAPACITY + "cpu"], arm[CAPACITY + "memory"], arm[CAPACITY + "ephemeral-disk"]) == ("4", "8G", "80G")
     general_labels = general[CAPACITY + "labels"].split(",")
     assert "kubernetes.io/arch=amd64" in general_labels and "node.kubernetes.io/instance-type=cpx32" in general_labels
+    # Most charts select `kubernetes.io/os: linux`; a pool at zero is only grown
+    # for such pods if the node the autoscaler imagines carries it.
+    assert "kubernetes.io/os=linux" in general_labels
     arm_labels = arm[CAPACITY + "labels"].split(",")
     assert {"kubernetes.io/arch=arm64", "tier=batch", f"{POOL}=arm", "topology.kubernetes.io/region=nbg1"} <= set(arm_labels)
     assert arm[CAPACITY + "taints"] == "batch=true:NoSchedule"
@@ -444,6 +447,25 @@ def test_health_checks_cover_control_plane_and_every_pool():
     # The pool label the checks select on is on every pool machine.
     for md in of_kind(objs, "MachineDeployment"):
         assert POOL in md["spec"]["template"]["metadata"]["labels"]
+
+
+def test_health_checks_replace_what_the_readme_says_they_replace():
+    # README "What gets rendered": not Ready for 5 minutes, not joined after 10
+    # (15 for the control plane); pools while at most 40% are unhealthy, the
+    # control plane one machine at a time. Field names as cluster-api spells
+    # them in api/core/v1beta2 machinehealthcheck_types.go.
+    not_ready = [
+        {"type": "Ready", "status": "Unknown", "timeoutSeconds": 300},
+        {"type": "Ready", "status": "False", "timeoutSeconds": 300},
+    ]
+    mhcs = {m["metadata"]["name"]: m["spec"] for m in of_kind(render(), "MachineHealthCheck")}
+    expected = {"prod-control-plane-unhealthy": (900, 1), "prod-general-unhealthy": (600, "40%"), "prod-arm-unhealthy": (600, "40%")}
+    assert set(mhcs) == set(expected)
+    for name, (startup, at_most) in expected.items():
+        checks, remediation = mhcs[name]["checks"], mhcs[name]["remediation"]
+        assert checks["unhealthyNodeConditions"] == not_ready, name
+        assert checks["nodeStartupTimeoutSeconds"] == startup, name
+        assert remediation["triggerIf"] == {"unhealthyLessThanOrEqualTo": at_most}, name
 
 
 @pytest.mark.parametrize("namespace", [None, "team-a"])
