@@ -234,6 +234,8 @@ def test_scale_from_zero_capacity_comes_from_the_catalog():
     # Most charts select `kubernetes.io/os: linux`; a pool at zero is only grown
     # for such pods if the node the autoscaler imagines carries it.
     assert "kubernetes.io/os=linux" in general_labels
+    # As many pods as the kubelet admits by default (110; we do not change it).
+    assert general[CAPACITY + "maxPods"] == arm[CAPACITY + "maxPods"] == "110"
     arm_labels = arm[CAPACITY + "labels"].split(",")
     assert {"kubernetes.io/arch=arm64", "tier=batch", f"{POOL}=arm", "topology.kubernetes.io/region=nbg1"} <= set(arm_labels)
     assert arm[CAPACITY + "taints"] == "batch=true:NoSchedule"
@@ -593,3 +595,46 @@ def test_the_api_server_reaches_kubelets_on_their_private_address_first():
     api_server = kcp["spec"]["kubeadmConfigSpec"]["clusterConfiguration"]["apiServer"]["extraArgs"]
     value = next(a["value"] for a in api_server if a["name"] == "kubelet-preferred-address-types")
     assert value.split(",") == ["InternalIP", "ExternalIP", "Hostname"]
+
+
+def _bootstrap_specs(objs):
+    """The kubeadm config of the control plane and of every pool."""
+    specs = [of_kind(objs, "KubeadmControlPlane")[0]["spec"]["kubeadmConfigSpec"]]
+    return specs + [o["spec"]["template"]["spec"] for o in of_kind(objs, "KubeadmConfigTemplate")]
+
+
+def test_nodes_get_the_kernel_settings_and_containerd_unit_where_systemd_reads_them():
+    # systemd reads /etc/modules-load.d/*.conf and /etc/sysctl.d/*.conf at boot
+    # (modules-load.d(5), sysctl.d(5)) and units from /etc/systemd/system; cloud-init
+    # chowns each file by name and fails on a user the image lacks
+    # (canonical/cloud-init cloudinit/config/cc_write_files.py).
+    for spec in _bootstrap_specs(render()):
+        files = {f["path"]: f for f in spec["files"]}
+        assert set(files) == {
+            "/etc/modules-load.d/kubernetes.conf",
+            "/etc/sysctl.d/90-kubernetes.conf",
+            "/etc/systemd/system/containerd.service",
+        }
+        assert all(f["owner"] == "root:root" for f in files.values())
+        assert files["/etc/modules-load.d/kubernetes.conf"]["content"].split() == ["overlay", "br_netfilter"]
+        assert "net.ipv4.ip_forward = 1" in files["/etc/sysctl.d/90-kubernetes.conf"]["content"].splitlines()
+        # The release tarball is unpacked into /usr/local, so the binary is /usr/local/bin/containerd.
+        unit = files["/etc/systemd/system/containerd.service"]["content"].splitlines()
+        assert "ExecStart=/usr/local/bin/containerd" in unit
+        assert any(c.startswith("tar -xzf containerd-") and c.endswith(" -C /usr/local") for c in spec["preKubeadmCommands"])
+
+
+def test_nodes_download_runc_and_containerd_from_their_releases_and_check_them():
+    for spec in _bootstrap_specs(render()):
+        commands = spec["preKubeadmCommands"]
+        urls = [word for c in commands if c.startswith("curl ") for word in c.split() if word.startswith("http")]
+        releases = [u for u in urls if "/releases/download/" in u]
+        assert {u.split("/releases/")[0] for u in releases} == {
+            "https://github.com/opencontainers/runc",
+            "https://github.com/containerd/containerd",
+        }
+        # Every binary fetched is checked against the sum published beside it.
+        sums = [u.rsplit("/", 1)[1] for u in releases if "sha256sum" in u]
+        assert len(sums) == 2 and all(any(c.startswith("sha256sum --check") and s in c for c in commands) for s in sums)
+        # kubelet, kubeadm and kubectl from the Kubernetes minor's own package repository.
+        assert [u for u in urls if "pkgs.k8s.io" in u] == ["https://pkgs.k8s.io/core:/stable:/v1.33/deb/Release.key"]
