@@ -235,6 +235,7 @@ def test_preview_runs_no_update_and_leaves_no_stack_behind(fake, platform):
 def test_preview_of_existing_stacks_previews_them(fake, platform):
     assert invoke("up", "-f", str(platform)).exit_code == 0
     stacks_before = fake.stacks()
+    fake.set(ops={"mgmt-capi-net": "update", "mgmt-cluster-prod-net": "replace"})
     start = len(fake.calls())
     result = invoke("preview", "-f", str(platform))
     assert result.exit_code == 0, result.output
@@ -242,7 +243,11 @@ def test_preview_of_existing_stacks_previews_them(fake, platform):
     assert verbs.count("preview") == 4
     assert not {"up", "destroy", "stack init", "stack rm"} & set(verbs)
     assert {k: v["outputs"] for k, v in fake.stacks().items()} == {k: v["outputs"] for k, v in stacks_before.items()}
-    assert "  mgmt-capi             previewed: 1 to create" in result.stdout.splitlines()
+    lines = result.stdout.splitlines()
+    # Resources that stay as they are (`same`) are no change worth a word.
+    assert "  mgmt-management       previewed: no changes" in lines
+    assert "  mgmt-capi             previewed: 1 to update" in lines
+    assert "  mgmt-cluster-prod     previewed: 1 to replace" in lines
 
 
 def test_destroy_never_creates_and_reports_missing_stacks(fake, platform):
@@ -376,3 +381,43 @@ def test_too_old_pulumi_cli_is_one_line(fake, platform):
         "error: the pulumi CLI cannot be used: Minimum version requirement failed. The minimum CLI version "
         "requirement is 3.1.0, your current CLI version is 2.25.0. Please update the Pulumi CLI.\n"
     )
+
+
+# -- the CLI failing without a diagnostic ------------------------------------------------
+
+def test_a_cli_crash_is_named_with_its_exit_and_first_line(fake, platform):
+    # Go's report of a panic outside the main goroutine (exit 2), the CLI's own panic
+    # handler (pulumi/pulumi pkg/cmd/pulumi/main.go panicHandler, exit 1), a kill signal.
+    fake.set(crash={"up": {"mgmt-cluster-prod": "panic", "mgmt-cluster-staging": "fatal"}})
+    result = invoke("up", "-f", str(platform))
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert "  mgmt-cluster-prod     failed: pulumi exited with code 2: panic: runtime error: invalid memory address or nil pointer dereference" in lines
+    assert "  mgmt-cluster-staging  failed: pulumi exited with code 1: The Pulumi CLI encountered a fatal error. This is a bug!" in lines
+
+
+def test_a_killed_cli_is_named_with_its_signal(fake, platform):
+    fake.set(crash={"destroy": {"*": "kill"}})
+    fake.add_stack("alice/clusterctl-cluster/mgmt-cluster-prod")
+    result = invoke("destroy", "--yes", "--cluster", "prod", "-f", str(platform))
+    assert result.exit_code == 1
+    assert "  mgmt-cluster-prod  failed: pulumi was killed by SIGKILL" in result.stdout.splitlines()
+
+
+def test_a_refusing_backend_is_reported_with_its_error_line(fake, platform):
+    fake.set(refuse={"stack init": {"mgmt-management": "[403] Forbidden: this organization has reached its stack limit"}})
+    result = invoke("up", "-f", str(platform))
+    assert result.exit_code == 1
+    assert "  mgmt-management       failed: [403] Forbidden: this organization has reached its stack limit" in result.stdout.splitlines()
+    assert "  mgmt-capi             not run because mgmt-management failed" in result.stdout.splitlines()
+
+
+def test_a_preview_stack_that_cannot_be_removed_is_reported(fake, platform):
+    fake.set(refuse={"stack rm": {"mgmt-management": "[409] Conflict: another update is in progress"}})
+    result = invoke("preview", "-f", str(platform))
+    assert result.exit_code == 1
+    assert ("  mgmt-management       failed: could not remove the stack alice/clusterctl-management/mgmt-management "
+            "created for the preview: [409] Conflict: another update is in progress") in result.stdout.splitlines()
+    # It was previewed, and it is still there for the user to remove.
+    assert "preview" in [verb(a) for a in fake.commands()]
+    assert list(fake.stacks()) == ["alice/clusterctl-management/mgmt-management"]

@@ -75,10 +75,7 @@ class FakeEngine:
             if run.stack == self.fail_on:
                 on_event(diagnostic(urn, "server limit reached"))
                 on_event(step("fail", urn, "hcloud:index/server:Server"))
-                raise engine_mod.EngineError(
-                    f"hcloud:index/server:Server {run.stack}-server: server limit reached",
-                    [engine_mod.Diagnostic(urn, "server limit reached")],
-                )
+                raise engine_mod.EngineError(f"hcloud:index/server:Server {run.stack}-server: server limit reached")
             on_event(step("out", urn, "hcloud:index/server:Server"))
         finally:
             with self.lock:
