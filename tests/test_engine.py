@@ -183,7 +183,8 @@ def test_programs_come_from_the_package_and_run_with_this_interpreter(fake, plat
 @pytest.mark.parametrize("version", ["3.200.0", "3.272.0"], ids=["event-log-file", "event-log-grpc"])
 def test_errors_name_the_stack_and_the_resource(fake, platform, version):
     fake.set(version=version, fail={"mgmt-cluster-prod": {"resource": "prod-cp-0", "message": "creating server: server limit reached (resource_limit_exceeded)"}},
-             resources={"clusterctl-cluster": [["hcloud:index/network:Network", "net"], ["hcloud:index/server:Server", "prod-cp-0"]]})
+             resources={"clusterctl-cluster": [["hcloud:index/network:Network", "net"],
+                                               ["clusterctl:index:ControlPlane$hcloud:index/server:Server", "prod-cp-0"]]})
     result = invoke("up", "-f", str(platform))
     assert result.exit_code == 1
     # Pulumi's own diagnostic for the resource, live and in the summary; not "update failed".
@@ -206,6 +207,17 @@ def test_program_errors_are_shown_as_pulumi_reports_them(fake, platform):
     result = invoke("up", "-f", str(platform))
     assert result.exit_code == 1
     assert f"  mgmt-cluster-staging  failed: {message}" in result.stdout.splitlines()
+
+
+def test_a_program_exception_is_named_by_its_last_line(fake, platform):
+    # What Pulumi's Python language host reports for an exception the program did not handle.
+    message = ("Program failed with an unhandled exception:\nTraceback (most recent call last):\n"
+               '  File "/x/cluster.py", line 3, in main\n    raise ValueError("no such zone")\nValueError: no such zone\n')
+    fake.set(fail={"mgmt-cluster-staging": {"message": message}})
+    result = invoke("up", "-f", str(platform))
+    assert result.exit_code == 1
+    assert "  mgmt-cluster-staging  failed: ValueError: no such zone" in result.stdout.splitlines()
+    assert "mgmt-cluster-staging: error: Program failed with an unhandled exception:" in result.stderr
 
 
 def test_secret_outputs_are_never_returned_in_plain(fake, tmp_path):
@@ -421,3 +433,37 @@ def test_a_preview_stack_that_cannot_be_removed_is_reported(fake, platform):
     # It was previewed, and it is still there for the user to remove.
     assert "preview" in [verb(a) for a in fake.commands()]
     assert list(fake.stacks()) == ["alice/clusterctl-management/mgmt-management"]
+
+
+def test_preview_shows_progress_and_names_the_failing_resource(fake, platform):
+    assert invoke("up", "-f", str(platform)).exit_code == 0
+    fake.set(ops={"mgmt-capi-net": "update"},
+             fail={"mgmt-capi": {"on": "preview", "resource": "mgmt-capi-net", "message": "network in use"}})
+    result = invoke("preview", "-f", str(platform))
+    assert result.exit_code == 1
+    assert "[1/4] mgmt-management: preview done: 1/1 resources in 00:00" in result.stderr.splitlines()
+    assert "[2/4] mgmt-capi: error mgmt-capi-net: network in use" in result.stderr.splitlines()
+    assert "  mgmt-capi             failed: hcloud:index/network:Network mgmt-capi-net: network in use" in result.stdout.splitlines()
+
+
+def test_preview_in_a_temporary_stack_names_the_failing_resource_and_removes_it(fake, platform):
+    fake.set(fail={"mgmt-management": {"on": "preview", "resource": "mgmt-management-net", "message": "invalid location"}})
+    result = invoke("preview", "-f", str(platform))
+    assert result.exit_code == 1
+    assert "[1/4] mgmt-management: error mgmt-management-net: invalid location" in result.stderr.splitlines()
+    assert "  mgmt-management       failed: hcloud:index/network:Network mgmt-management-net: invalid location" in result.stdout.splitlines()
+    assert fake.stacks() == {}
+
+
+def test_destroy_shows_progress(fake, platform):
+    fake.add_stack("alice/clusterctl-cluster/mgmt-cluster-prod")
+    result = invoke("destroy", "--yes", "--cluster", "prod", "-f", str(platform))
+    assert result.exit_code == 0, result.output
+    assert "[1/1] mgmt-cluster-prod: 1/1 resources, delete hcloud:index/network:Network mgmt-cluster-prod-net, 00:00 elapsed" in result.stderr.splitlines()
+
+
+def test_a_stack_that_cannot_be_looked_up_fails_with_the_backend_error(fake, platform):
+    fake.set(refuse={"stack select": {"mgmt-capi": "[401] Unauthorized: token expired"}})
+    result = invoke("preview", "-f", str(platform))
+    assert result.exit_code == 1
+    assert "  mgmt-capi             failed: [401] Unauthorized: token expired" in result.stdout.splitlines()

@@ -140,7 +140,8 @@ class Events:
         self.events.append({"sequence": len(self.events), "timestamp": int(time.time()), **event})
 
     def step(self, kind: str, op: str, urn: str, typ: str) -> None:
-        meta = {"op": op, "urn": urn, "type": typ, "provider": ""}
+        # The URN holds the parents' types ("parent$child"); the event's type is the resource's own.
+        meta = {"op": op, "urn": urn, "type": typ.rsplit("$", 1)[-1], "provider": ""}
         if kind == "pre":
             self.add(resourcePreEvent={"metadata": meta})
         elif kind == "out":
