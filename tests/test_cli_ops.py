@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from clusterctl_py import spec as spec_mod
 from clusterctl_py.cli import app
+from clusterctl_py.errors import SpecError
 from clusterctl_py.ops import engine as engine_mod
 from clusterctl_py.ops.plan import plan
 from clusterctl_py.ops.progress import Progress
@@ -243,6 +244,9 @@ def test_plan_phases():
     for action in ("up", "preview", "destroy"):
         one = plan(spec, action, Path("p.yaml"), org="acme", cluster="prod")
         assert [[r.stack for r in phase] for phase in one] == [["mgmt-cluster-prod"]]
+    with pytest.raises(SpecError) as err:
+        plan(spec, "up", Path("p.yaml"), org="acme", cluster="nope")
+    assert "clusters: no cluster named 'nope'; defined: prod" in err.value.render()
 
 
 def test_progress_redraws_one_line_on_a_terminal():

@@ -467,3 +467,12 @@ def test_a_stack_that_cannot_be_looked_up_fails_with_the_backend_error(fake, pla
     result = invoke("preview", "-f", str(platform))
     assert result.exit_code == 1
     assert "  mgmt-capi             failed: [401] Unauthorized: token expired" in result.stdout.splitlines()
+
+
+def test_a_preview_killed_half_way_still_removes_its_temporary_stack(fake, platform):
+    fake.set(crash={"preview": {"mgmt-management": "kill"}})
+    result = invoke("preview", "-f", str(platform))
+    assert result.exit_code == 1
+    assert "  mgmt-management       failed: pulumi was killed by SIGKILL" in result.stdout.splitlines()
+    assert [verb(a) for a in fake.commands()].count("stack rm") == 1
+    assert fake.stacks() == {}

@@ -114,3 +114,14 @@ def test_errors_get_a_line_each_naming_the_resource(clock):
         "[3/4] mgmt-cluster-prod: failed: hcloud:index/server:Server prod-cp-0",
         "[3/4] mgmt-cluster-prod: error: update failed",
     ]
+
+
+def test_errors_on_a_terminal_stay_on_screen(clock):
+    out = Terminal()
+    progress = Progress(1, 1, "mgmt-capi", "up", out=out)
+    progress(diagnostic(SERVER, "creating server: limit reached"))
+    progress(step("fail", SERVER, "hcloud:index/server:Server"))
+    assert out.getvalue() == (
+        "\r\033[K[1/1] mgmt-capi: error prod-cp-0: creating server: limit reached\n"
+        "\r\033[K[1/1] mgmt-capi: failed: hcloud:index/server:Server prod-cp-0\n"
+    )

@@ -166,3 +166,9 @@ def test_stacks_run_one_at_a_time_redraw_their_line_on_a_terminal():
     text = out.getvalue()
     assert "\r\033[K[3/4] mgmt-cluster-c0: 0/1 resources, create hcloud:index/server:Server mgmt-cluster-c0-server" in text
     assert "\r\033[K[4/4] mgmt-cluster-c1: up done: 1/1 resources in" in text
+    # Side by side, the clusters print whole lines; the shared stacks, alone in their phase, still redraw.
+    out = io.StringIO()
+    execute("up", phases("up", 2), FakeEngine(), parallel=2, out=out, tty=True)
+    text = out.getvalue()
+    assert "\r\033[K[1/4] mgmt-management: 0/1 resources, create hcloud:index/server:Server mgmt-management-server" in text
+    assert "\r\033[K[3/4] mgmt-cluster-c0" not in text and "[3/4] mgmt-cluster-c0: up done: 1/1 resources in" in text
