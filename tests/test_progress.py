@@ -86,8 +86,13 @@ def test_a_terminal_shared_with_other_stacks_gets_whole_lines(clock):
     out = Terminal()
     progress = Progress(2, 4, "mgmt-cluster-a", "up", out=out, redraw=False)
     progress(step("pre", SERVER, "hcloud:index/server:Server"))
+    progress(step("pre", CHILD, "kubernetes:core/v1:Secret"))
     progress(step("out", SERVER, "hcloud:index/server:Server"))
-    assert out.getvalue() == "[2/4] mgmt-cluster-a: 1/1 resources, create hcloud:index/server:Server prod-cp-0, 00:00 elapsed\n"
+    progress(step("out", CHILD, "kubernetes:core/v1:Secret"))
+    assert out.getvalue() == (
+        "[2/4] mgmt-cluster-a: 1/2 resources, create kubernetes:core/v1:Secret ns::prod-kubeconfig, 00:00 elapsed\n"
+        "[2/4] mgmt-cluster-a: 2/2 resources, create kubernetes:core/v1:Secret ns::prod-kubeconfig, 00:00 elapsed\n"
+    )
 
 
 def test_redraw_needs_a_terminal(clock):
