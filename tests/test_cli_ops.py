@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from clusterctl_py import spec as spec_mod
 from clusterctl_py.cli import app
+from clusterctl_py.errors import SpecError
 from clusterctl_py.ops import engine as engine_mod
 from clusterctl_py.ops.plan import plan
 from clusterctl_py.ops.progress import Progress
@@ -153,13 +154,20 @@ def test_missing_pulumi_cli(env, monkeypatch, tmp_path):
     assert engine.runs == []
 
 
-@pytest.mark.parametrize("token, message", [("", "not set"), ("short", "not a Hetzner Cloud API token (expected 64 letters and digits, got 5 characters)")])
+@pytest.mark.parametrize("token, message", [
+    ("", "not set; export your Hetzner Cloud API token (read/write) as HCLOUD_TOKEN"),
+    ("short", "not a Hetzner Cloud API token (expected 64 letters and digits, got 5 characters)"),
+    ("a" * 63, "not a Hetzner Cloud API token (expected 64 letters and digits, got 63 characters)"),
+    ("a" * 65, "not a Hetzner Cloud API token (expected 64 letters and digits, got 65 characters)"),
+    ("a" * 63 + "-", "not a Hetzner Cloud API token (expected 64 letters and digits, got 64 characters)"),
+    ("ä" * 64, "not a Hetzner Cloud API token (expected 64 letters and digits, got 64 characters)"),
+])
 def test_missing_or_malformed_token(env, monkeypatch, token, message):
     engine, platform = env
     monkeypatch.setenv("HCLOUD_TOKEN", token)
     result = invoke("up", "-f", str(platform))
-    assert result.exit_code == 2 and f"error: HCLOUD_TOKEN: {message}" in result.stderr
-    assert engine.runs == []
+    assert result.exit_code == 2 and result.stderr == f"error: HCLOUD_TOKEN: {message}\n"
+    assert engine.runs == [] and engine.orgs == []
 
 
 def test_destroy_without_yes_refuses_when_not_interactive(env):
@@ -232,6 +240,13 @@ def test_plan_phases():
     assert [r.name for r in phases[2][0].needs] == ["acme/clusterctl-management/mgmt-management", "acme/clusterctl-capi/mgmt-capi"]
     destroy = plan(spec, "destroy", Path("p.yaml"), org="acme")
     assert [[r.program for r in phase] for phase in destroy] == [["cluster"], ["capi"], ["management"]]
+    # One cluster: its stack alone, the shared stacks stay as they are.
+    for action in ("up", "preview", "destroy"):
+        one = plan(spec, action, Path("p.yaml"), org="acme", cluster="prod")
+        assert [[r.stack for r in phase] for phase in one] == [["mgmt-cluster-prod"]]
+    with pytest.raises(SpecError) as err:
+        plan(spec, "up", Path("p.yaml"), org="acme", cluster="nope")
+    assert "clusters: no cluster named 'nope'; defined: prod" in err.value.render()
 
 
 def test_progress_redraws_one_line_on_a_terminal():

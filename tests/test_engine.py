@@ -183,7 +183,8 @@ def test_programs_come_from_the_package_and_run_with_this_interpreter(fake, plat
 @pytest.mark.parametrize("version", ["3.200.0", "3.272.0"], ids=["event-log-file", "event-log-grpc"])
 def test_errors_name_the_stack_and_the_resource(fake, platform, version):
     fake.set(version=version, fail={"mgmt-cluster-prod": {"resource": "prod-cp-0", "message": "creating server: server limit reached (resource_limit_exceeded)"}},
-             resources={"clusterctl-cluster": [["hcloud:index/network:Network", "net"], ["hcloud:index/server:Server", "prod-cp-0"]]})
+             resources={"clusterctl-cluster": [["hcloud:index/network:Network", "net"],
+                                               ["clusterctl:index:ControlPlane$hcloud:index/server:Server", "prod-cp-0"]]})
     result = invoke("up", "-f", str(platform))
     assert result.exit_code == 1
     # Pulumi's own diagnostic for the resource, live and in the summary; not "update failed".
@@ -206,6 +207,17 @@ def test_program_errors_are_shown_as_pulumi_reports_them(fake, platform):
     result = invoke("up", "-f", str(platform))
     assert result.exit_code == 1
     assert f"  mgmt-cluster-staging  failed: {message}" in result.stdout.splitlines()
+
+
+def test_a_program_exception_is_named_by_its_last_line(fake, platform):
+    # What Pulumi's Python language host reports for an exception the program did not handle.
+    message = ("Program failed with an unhandled exception:\nTraceback (most recent call last):\n"
+               '  File "/x/cluster.py", line 3, in main\n    raise ValueError("no such zone")\nValueError: no such zone\n')
+    fake.set(fail={"mgmt-cluster-staging": {"message": message}})
+    result = invoke("up", "-f", str(platform))
+    assert result.exit_code == 1
+    assert "  mgmt-cluster-staging  failed: ValueError: no such zone" in result.stdout.splitlines()
+    assert "mgmt-cluster-staging: error: Program failed with an unhandled exception:" in result.stderr
 
 
 def test_secret_outputs_are_never_returned_in_plain(fake, tmp_path):
@@ -235,6 +247,7 @@ def test_preview_runs_no_update_and_leaves_no_stack_behind(fake, platform):
 def test_preview_of_existing_stacks_previews_them(fake, platform):
     assert invoke("up", "-f", str(platform)).exit_code == 0
     stacks_before = fake.stacks()
+    fake.set(ops={"mgmt-capi-net": "update", "mgmt-cluster-prod-net": "replace"})
     start = len(fake.calls())
     result = invoke("preview", "-f", str(platform))
     assert result.exit_code == 0, result.output
@@ -242,7 +255,11 @@ def test_preview_of_existing_stacks_previews_them(fake, platform):
     assert verbs.count("preview") == 4
     assert not {"up", "destroy", "stack init", "stack rm"} & set(verbs)
     assert {k: v["outputs"] for k, v in fake.stacks().items()} == {k: v["outputs"] for k, v in stacks_before.items()}
-    assert "  mgmt-capi             previewed: 1 to create" in result.stdout.splitlines()
+    lines = result.stdout.splitlines()
+    # Resources that stay as they are (`same`) are no change worth a word.
+    assert "  mgmt-management       previewed: no changes" in lines
+    assert "  mgmt-capi             previewed: 1 to update" in lines
+    assert "  mgmt-cluster-prod     previewed: 1 to replace" in lines
 
 
 def test_destroy_never_creates_and_reports_missing_stacks(fake, platform):
@@ -376,3 +393,86 @@ def test_too_old_pulumi_cli_is_one_line(fake, platform):
         "error: the pulumi CLI cannot be used: Minimum version requirement failed. The minimum CLI version "
         "requirement is 3.1.0, your current CLI version is 2.25.0. Please update the Pulumi CLI.\n"
     )
+
+
+# -- the CLI failing without a diagnostic ------------------------------------------------
+
+def test_a_cli_crash_is_named_with_its_exit_and_first_line(fake, platform):
+    # Go's report of a panic outside the main goroutine (exit 2), the CLI's own panic
+    # handler (pulumi/pulumi pkg/cmd/pulumi/main.go panicHandler, exit 1), a kill signal.
+    fake.set(crash={"up": {"mgmt-cluster-prod": "panic", "mgmt-cluster-staging": "fatal"}})
+    result = invoke("up", "-f", str(platform))
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert "  mgmt-cluster-prod     failed: pulumi exited with code 2: panic: runtime error: invalid memory address or nil pointer dereference" in lines
+    assert "  mgmt-cluster-staging  failed: pulumi exited with code 1: The Pulumi CLI encountered a fatal error. This is a bug!" in lines
+
+
+def test_a_killed_cli_is_named_with_its_signal(fake, platform):
+    fake.set(crash={"destroy": {"*": "kill"}})
+    fake.add_stack("alice/clusterctl-cluster/mgmt-cluster-prod")
+    result = invoke("destroy", "--yes", "--cluster", "prod", "-f", str(platform))
+    assert result.exit_code == 1
+    assert "  mgmt-cluster-prod  failed: pulumi was killed by SIGKILL" in result.stdout.splitlines()
+
+
+def test_a_refusing_backend_is_reported_with_its_error_line(fake, platform):
+    fake.set(refuse={"stack init": {"mgmt-management": "[403] Forbidden: this organization has reached its stack limit"}})
+    result = invoke("up", "-f", str(platform))
+    assert result.exit_code == 1
+    assert "  mgmt-management       failed: [403] Forbidden: this organization has reached its stack limit" in result.stdout.splitlines()
+    assert "  mgmt-capi             not run because mgmt-management failed" in result.stdout.splitlines()
+
+
+def test_a_preview_stack_that_cannot_be_removed_is_reported(fake, platform):
+    fake.set(refuse={"stack rm": {"mgmt-management": "[409] Conflict: another update is in progress"}})
+    result = invoke("preview", "-f", str(platform))
+    assert result.exit_code == 1
+    assert ("  mgmt-management       failed: could not remove the stack alice/clusterctl-management/mgmt-management "
+            "created for the preview: [409] Conflict: another update is in progress") in result.stdout.splitlines()
+    # It was previewed, and it is still there for the user to remove.
+    assert "preview" in [verb(a) for a in fake.commands()]
+    assert list(fake.stacks()) == ["alice/clusterctl-management/mgmt-management"]
+
+
+def test_preview_shows_progress_and_names_the_failing_resource(fake, platform):
+    assert invoke("up", "-f", str(platform)).exit_code == 0
+    fake.set(ops={"mgmt-capi-net": "update"},
+             fail={"mgmt-capi": {"on": "preview", "resource": "mgmt-capi-net", "message": "network in use"}})
+    result = invoke("preview", "-f", str(platform))
+    assert result.exit_code == 1
+    assert "[1/4] mgmt-management: preview done: 1/1 resources in 00:00" in result.stderr.splitlines()
+    assert "[2/4] mgmt-capi: error mgmt-capi-net: network in use" in result.stderr.splitlines()
+    assert "  mgmt-capi             failed: hcloud:index/network:Network mgmt-capi-net: network in use" in result.stdout.splitlines()
+
+
+def test_preview_in_a_temporary_stack_names_the_failing_resource_and_removes_it(fake, platform):
+    fake.set(fail={"mgmt-management": {"on": "preview", "resource": "mgmt-management-net", "message": "invalid location"}})
+    result = invoke("preview", "-f", str(platform))
+    assert result.exit_code == 1
+    assert "[1/4] mgmt-management: error mgmt-management-net: invalid location" in result.stderr.splitlines()
+    assert "  mgmt-management       failed: hcloud:index/network:Network mgmt-management-net: invalid location" in result.stdout.splitlines()
+    assert fake.stacks() == {}
+
+
+def test_destroy_shows_progress(fake, platform):
+    fake.add_stack("alice/clusterctl-cluster/mgmt-cluster-prod")
+    result = invoke("destroy", "--yes", "--cluster", "prod", "-f", str(platform))
+    assert result.exit_code == 0, result.output
+    assert "[1/1] mgmt-cluster-prod: 1/1 resources, delete hcloud:index/network:Network mgmt-cluster-prod-net, 00:00 elapsed" in result.stderr.splitlines()
+
+
+def test_a_stack_that_cannot_be_looked_up_fails_with_the_backend_error(fake, platform):
+    fake.set(refuse={"stack select": {"mgmt-capi": "[401] Unauthorized: token expired"}})
+    result = invoke("preview", "-f", str(platform))
+    assert result.exit_code == 1
+    assert "  mgmt-capi             failed: [401] Unauthorized: token expired" in result.stdout.splitlines()
+
+
+def test_a_preview_killed_half_way_still_removes_its_temporary_stack(fake, platform):
+    fake.set(crash={"preview": {"mgmt-management": "kill"}})
+    result = invoke("preview", "-f", str(platform))
+    assert result.exit_code == 1
+    assert "  mgmt-management       failed: pulumi was killed by SIGKILL" in result.stdout.splitlines()
+    assert [verb(a) for a in fake.commands()].count("stack rm") == 1
+    assert fake.stacks() == {}

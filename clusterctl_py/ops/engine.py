@@ -12,12 +12,18 @@ the cluster program read), never through `pulumi config set` (whose values
 are command-line arguments, readable by every local user in `ps`). Stack
 config files go to a per-user state directory, not into the checkout or
 site-packages.
+
+No `--color` option is passed: the Automation API reads the CLI's output
+through pipes, where the default, `auto`, already means no colour
+(pulumi/pulumi sdk/go/common/util/cmdutil/diag.go GetGlobalColorization,
+console.go InteractiveTerminal: stdin and stdout must both be terminals).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -37,6 +43,15 @@ DIY_ORGANIZATION = "organization"  # the only organisation self-managed backends
 NO_DEFAULT_ORG = "No Default Org Specified"  # `pulumi org get-default` without one (pkg/cmd/pulumi/org/org.go)
 
 
+def split_urn(urn: str | None) -> tuple[str, str]:
+    """(type, name) of a resource URN, urn:pulumi:<stack>::<project>::<parent$...$type>::<name>;
+    the name is everything after the third "::" (pulumi/pulumi sdk/go/common/resource/urn.go)."""
+    parts = (urn or "").split("::", 3)
+    if len(parts) < 4:
+        return "", ""
+    return parts[2].rsplit("$", 1)[-1], parts[3]
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One error Pulumi reported, with the resource it is about (if any)."""
@@ -47,11 +62,8 @@ class Diagnostic:
     @property
     def resource(self) -> str:
         """`type name` of the resource, or "" when the message is about the stack or program."""
-        if not self.urn or "::" not in self.urn:
-            return ""
-        _, _, typ, name = (self.urn.split("::") + ["", "", "", ""])[:4]
-        typ = typ.rsplit("$", 1)[-1]
-        return "" if typ == "pulumi:pulumi:Stack" else f"{typ} {name}"
+        typ, name = split_urn(self.urn)
+        return "" if typ in ("", "pulumi:pulumi:Stack") else f"{typ} {name}"
 
     @property
     def headline(self) -> str:
@@ -64,17 +76,7 @@ class Diagnostic:
 
 
 class EngineError(RuntimeError):
-    """A stack operation failed; carries Pulumi's diagnostics for the failing resources."""
-
-    def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = ()):
-        super().__init__(message)
-        self.diagnostics = list(diagnostics)
-
-    @property
-    def culprit(self) -> Diagnostic | None:
-        """The first diagnostic naming a resource, else the first one."""
-        named = [d for d in self.diagnostics if d.resource]
-        return (named or self.diagnostics or [None])[0]
+    """A stack operation failed; the message names the failing resource where Pulumi said which."""
 
 
 class StackMissing(EngineError):
@@ -128,6 +130,15 @@ def clean_message(message: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def error_diagnostic(event: Any) -> Diagnostic | None:
+    """The error an engine event reports, if it reports one (not a warning, nor an ephemeral status)."""
+    diag = event.diagnostic_event
+    if diag is None or diag.severity != "error" or diag.ephemeral:
+        return None
+    message = clean_message(diag.message)
+    return Diagnostic(diag.urn, message) if message else None
+
+
 class _Collector:
     """Forwards engine events and keeps the error diagnostics."""
 
@@ -136,29 +147,35 @@ class _Collector:
         self.diagnostics: list[Diagnostic] = []
 
     def __call__(self, event: Any) -> None:
-        diag = getattr(event, "diagnostic_event", None)
-        if diag is not None and diag.severity == "error" and not diag.ephemeral:
-            message = clean_message(diag.message)
-            if message and not any(d.message == message and d.urn == diag.urn for d in self.diagnostics):
-                self.diagnostics.append(Diagnostic(diag.urn or None, message))
+        diagnostic = error_diagnostic(event)
+        if diagnostic is not None:
+            self.diagnostics.append(diagnostic)
         self.on_event(event)
 
     def error(self, exc: Exception) -> EngineError:
         return command_error(exc, self.diagnostics)
 
 
+_ERROR_LINE = re.compile(r"^\s*(?:stderr: |stdout: )?error: (.+)$", re.MULTILINE)
+_EXIT_CODE = re.compile(r"^ code: (-?\d+)$", re.MULTILINE)  # str(CommandResult): code, stdout, stderr
+
+
 def command_error(exc: Exception, diagnostics: Sequence[Diagnostic] = ()) -> EngineError:
-    """The diagnostic naming the failing resource, else the CLI's own first error line
-    (stack init, config, login fail before any diagnostic), else its last line."""
-    culprit = EngineError("", diagnostics).culprit
+    """The first diagnostic naming a resource, else the first diagnostic, else the CLI's own
+    first error line (stack init, config, login fail before any diagnostic), else how it ended."""
+    culprit = next(iter([d for d in diagnostics if d.resource] or diagnostics), None)
     if culprit is not None:
-        return EngineError(str(culprit), diagnostics)
+        return EngineError(str(culprit))
     text = str(exc)
-    lines = [m.group(1).strip() for m in re.finditer(r"^\s*(?:stderr: |stdout: )?error: (.+)$", text, re.MULTILINE)]
-    if lines:
-        return EngineError(lines[0], diagnostics)
-    last = next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "pulumi failed")
-    return EngineError(last, diagnostics)
+    line = _ERROR_LINE.search(text)
+    if line:
+        return EngineError(line.group(1).strip())
+    # No error line: the CLI crashed (a Go panic prints its own first line) or was killed.
+    code = int(_EXIT_CODE.search(text).group(1))
+    ended = f"pulumi was killed by {signal.Signals(-code).name}" if code < 0 else f"pulumi exited with code {code}"
+    # Its first line that says something (the CLI's panic handler starts with a rule of "=").
+    said = re.search(r"^.*\w.*$", text.partition("\n stderr: ")[2], re.MULTILINE)
+    return EngineError(f"{ended}: {said.group(0).strip()}" if said else ended)
 
 
 class PulumiAutomationEngine:
@@ -212,10 +229,10 @@ class PulumiAutomationEngine:
             pulumi_command=self._pulumi(),
         )
 
-    def _select(self, run: StackRun, create: bool):
+    def _stack(self, run: StackRun, open_stack=auto.select_stack):
+        """The stack through `open_stack`: select_stack (never creates), create_stack or create_or_select_stack."""
         work_dir, opts = self._options(run)
-        init = auto.create_or_select_stack if create else auto.select_stack
-        return init(stack_name=run.name, work_dir=work_dir, opts=opts)
+        return open_stack(stack_name=run.name, work_dir=work_dir, opts=opts)
 
     def _set_config(self, stack, run: StackRun) -> None:
         # Plain values only (paths and stack names): secrets never go through here.
@@ -258,7 +275,7 @@ class PulumiAutomationEngine:
 
     def exists(self, run: StackRun) -> bool:
         try:
-            self._select(run, create=False)
+            self._stack(run)
         except auto.errors.StackNotFoundError:
             return False
         except auto.errors.CommandError as exc:
@@ -268,47 +285,45 @@ class PulumiAutomationEngine:
     def up(self, run: StackRun, on_event: EventCallback) -> dict[str, Any]:
         collector = _Collector(on_event)
         try:
-            stack = self._select(run, create=True)
+            stack = self._stack(run, auto.create_or_select_stack)
             self._set_config(stack, run)
-            result = stack.up(on_event=collector, color="never")
+            result = stack.up(on_event=collector)
         except auto.errors.CommandError as exc:
             raise collector.error(exc) from None
         return {k: SECRET if v.secret else v.value for k, v in result.outputs.items()}
 
     def preview(self, run: StackRun, on_event: EventCallback) -> dict[str, int]:
         collector = _Collector(on_event)
-        created = False
-        stack = None
         try:
             try:
-                stack = self._select(run, create=False)
+                stack = self._stack(run)
             except auto.errors.StackNotFoundError:
-                work_dir, opts = self._options(run)
-                stack = auto.create_stack(stack_name=run.name, work_dir=work_dir, opts=opts)
-                created = True
-            self._set_config(stack, run)
-            result = stack.preview(on_event=collector, color="never")
-            return dict(result.change_summary or {})
+                stack = self._stack(run, auto.create_stack)
+                try:
+                    return self._preview(stack, run, collector)
+                finally:
+                    self._remove_preview_stack(stack, run)
+            return self._preview(stack, run, collector)
         except auto.errors.CommandError as exc:
             raise collector.error(exc) from None
-        finally:
-            if created and stack is not None:
-                # Created only to preview: an empty stack, removed with its config file.
-                try:
-                    stack.workspace.remove_stack(run.name)
-                except auto.errors.CommandError as exc:
-                    raise EngineError(f"could not remove the stack {run.name} created for the preview: {command_error(exc)}") from None
+
+    def _preview(self, stack, run: StackRun, collector: _Collector) -> dict[str, int]:
+        self._set_config(stack, run)
+        return stack.preview(on_event=collector).change_summary
+
+    def _remove_preview_stack(self, stack, run: StackRun) -> None:
+        # Created only to preview: an empty stack, removed with its config file.
+        try:
+            stack.workspace.remove_stack(run.name)
+        except auto.errors.CommandError as exc:
+            raise EngineError(f"could not remove the stack {run.name} created for the preview: {command_error(exc)}") from None
 
     def destroy(self, run: StackRun, on_event: EventCallback) -> None:
         collector = _Collector(on_event)
         try:
-            stack = self._select(run, create=False)
+            self._stack(run).destroy(on_event=collector)
         except auto.errors.StackNotFoundError:
             raise StackMissing(f"nothing to destroy for {run.stack}: there is no stack {run.name}") from None
-        except auto.errors.CommandError as exc:
-            raise collector.error(exc) from None
-        try:
-            stack.destroy(on_event=collector, color="never")
         except auto.errors.CommandError as exc:
             raise collector.error(exc) from None
 

@@ -14,13 +14,9 @@ import threading
 import time
 from typing import Any, TextIO
 
-from clusterctl_py.ops.engine import clean_message
+from clusterctl_py.ops.engine import error_diagnostic, split_urn
 
 _SKIPPED_TYPES = ("pulumi:pulumi:Stack", "pulumi:providers:")
-
-
-def _resource(urn: str) -> str:
-    return urn.rsplit("::", 1)[-1]
 
 
 class Progress:
@@ -47,7 +43,6 @@ class Progress:
         self.seen: set[str] = set()
         self.done: set[str] = set()
         self.current = "starting"
-        self.failed: list[str] = []
 
     def elapsed(self) -> str:
         s = int(time.monotonic() - self.started)
@@ -69,28 +64,25 @@ class Progress:
         self._emit(f"{self.prefix}: {text}", final=True)
 
     def __call__(self, event: Any) -> None:
-        pre = getattr(event, "resource_pre_event", None)
-        outputs = getattr(event, "res_outputs_event", None)
-        failed = getattr(event, "res_op_failed_event", None)
-        diag = getattr(event, "diagnostic_event", None)
+        pre = event.resource_pre_event
+        outputs = event.res_outputs_event
+        failed = event.res_op_failed_event
+        diagnostic = error_diagnostic(event)
         if pre is not None and not pre.metadata.type.startswith(_SKIPPED_TYPES):
             meta = pre.metadata
             self.seen.add(meta.urn)
-            op = getattr(meta.op, "value", meta.op)
-            self.current = f"{op} {meta.type} {_resource(meta.urn)}"
+            self.current = f"{meta.op.value} {meta.type} {split_urn(meta.urn)[1]}"
             if self.redraw:
                 self._emit(self.line())
         elif outputs is not None and outputs.metadata.urn in self.seen:
             self.done.add(outputs.metadata.urn)
             self._emit(self.line())
         elif failed is not None:
-            self.failed.append(_resource(failed.metadata.urn))
-            self._emit(f"{self.prefix}: failed: {failed.metadata.type} {_resource(failed.metadata.urn)}", final=True)
-        elif diag is not None and diag.severity == "error" and not diag.ephemeral:
-            where = f" {_resource(diag.urn)}" if diag.urn and "pulumi:pulumi:Stack" not in diag.urn else ""
-            for text in clean_message(diag.message).splitlines():
+            self._emit(f"{self.prefix}: failed: {failed.metadata.type} {split_urn(failed.metadata.urn)[1]}", final=True)
+        elif diagnostic is not None:
+            where = f" {split_urn(diagnostic.urn)[1]}" if diagnostic.resource else ""
+            for text in diagnostic.message.splitlines():
                 self._emit(f"{self.prefix}: error{where}: {text}", final=True)
 
-    def finish(self, ok: bool, word: str | None = None) -> None:
-        word = word or ("done" if ok else "failed")
-        self._emit(f"{self.prefix}: {self.action} {word}: {len(self.done)}/{len(self.seen)} resources in {self.elapsed()}", final=True)
+    def finish(self, ok: bool) -> None:
+        self._emit(f"{self.prefix}: {self.action} {'done' if ok else 'failed'}: {len(self.done)}/{len(self.seen)} resources in {self.elapsed()}", final=True)

@@ -40,6 +40,7 @@ class FakeEngine:
         self.running = 0
         self.max_running = 0
         self.hold: Callable[[Any], None] | None = None  # called with the run, inside it
+        self.changes = {"create": 1, "same": 2}  # what a preview reports
 
     def organization(self, given: str | None) -> str:
         self.orgs.append(given)
@@ -54,7 +55,7 @@ class FakeEngine:
 
     def preview(self, run, on_event) -> dict[str, int]:
         self._run("preview", run, on_event)
-        return {"create": 1, "same": 2}
+        return dict(self.changes)
 
     def destroy(self, run, on_event) -> None:
         if not self.exists(run):
@@ -75,10 +76,7 @@ class FakeEngine:
             if run.stack == self.fail_on:
                 on_event(diagnostic(urn, "server limit reached"))
                 on_event(step("fail", urn, "hcloud:index/server:Server"))
-                raise engine_mod.EngineError(
-                    f"hcloud:index/server:Server {run.stack}-server: server limit reached",
-                    [engine_mod.Diagnostic(urn, "server limit reached")],
-                )
+                raise engine_mod.EngineError(f"hcloud:index/server:Server {run.stack}-server: server limit reached")
             on_event(step("out", urn, "hcloud:index/server:Server"))
         finally:
             with self.lock:

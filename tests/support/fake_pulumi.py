@@ -14,7 +14,8 @@ recorded only as SHA-256 digests, so the record itself never holds a token.
 
 Driven by $FAKE_PULUMI_DIR/scenario.json (see `FakePulumi` in
 tests/test_engine.py): backend URL, user, default organisation, the
-outputs each project exports, which stacks fail and with what diagnostic.
+outputs each project exports, which stacks fail and with what diagnostic,
+which commands the backend refuses, and which runs of the CLI crash.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import fcntl
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -138,7 +140,8 @@ class Events:
         self.events.append({"sequence": len(self.events), "timestamp": int(time.time()), **event})
 
     def step(self, kind: str, op: str, urn: str, typ: str) -> None:
-        meta = {"op": op, "urn": urn, "type": typ, "provider": ""}
+        # The URN holds the parents' types ("parent$child"); the event's type is the resource's own.
+        meta = {"op": op, "urn": urn, "type": typ.rsplit("$", 1)[-1], "provider": ""}
         if kind == "pre":
             self.add(resourcePreEvent={"metadata": meta})
         elif kind == "out":
@@ -202,8 +205,12 @@ def operation(command: str, argv: list[str]) -> None:
     events = Events(option(argv, "--event-log"))
     stack_urn = f"urn:pulumi:{short}::{project}::pulumi:pulumi:Stack::{project}-{short}"
     resources = [tuple(r) for r in sc.get("resources", {}).get(project, [["hcloud:index/network:Network", f"{short}-net"]])]
-    op = {"up": "create", "preview": "create", "destroy": "delete"}[command]
-    if command == "destroy" and not stacks[name].get("resources"):
+    deployed = bool(stacks[name].get("resources"))
+    # As the real engine plans: a stack never deployed creates everything, destroy deletes
+    # everything, and a stack already up keeps its resources (`same`) unless the scenario's
+    # `ops` ({resource name: op}) says its inputs changed.
+    op = "delete" if command == "destroy" else ("same" if deployed else "create")
+    if command == "destroy" and not deployed:
         resources = []
     failure = sc.get("fail", {}).get(short)
     if failure and failure.get("on", "up") != command:
@@ -211,13 +218,14 @@ def operation(command: str, argv: list[str]) -> None:
     changes = {}
     for typ, res in resources:
         urn = f"urn:pulumi:{short}::{project}::{typ}::{res}"
-        events.step("pre", op, urn, typ)
+        res_op = sc.get("ops", {}).get(res, op) if op == "same" else op
+        events.step("pre", res_op, urn, typ)
         if failure and failure.get("resource") == res:
             events.diag(urn, failure["message"])
-            events.step("failed", op, urn, typ)
+            events.step("failed", res_op, urn, typ)
             continue
-        events.step("out", op, urn, typ)
-        changes[op] = changes.get(op, 0) + 1
+        events.step("out", res_op, urn, typ)
+        changes[res_op] = changes.get(res_op, 0) + 1
     if failure and not failure.get("resource"):
         events.diag(stack_urn, failure["message"])
     if failure:
@@ -241,11 +249,54 @@ def operation(command: str, argv: list[str]) -> None:
     print(f"{command} of {name} done")
 
 
+# A panic outside the main goroutine: Go's own report, exit code 2.
+GO_PANIC = """panic: runtime error: invalid memory address or nil pointer dereference
+[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x1f3c2a5]
+
+goroutine 1 [running]:
+github.com/pulumi/pulumi/pkg/v3/backend.(*cloudBackend).Update(0x0)
+\t/home/runner/work/pulumi/pulumi/pkg/backend/httpstate/backend.go:1234 +0x25
+"""
+
+
+# A panic in the main goroutine: the CLI's handler (pulumi/pulumi pkg/cmd/pulumi/main.go panicHandler), exit code 1.
+FATAL = """================================================================================
+The Pulumi CLI encountered a fatal error. This is a bug!
+We would appreciate a report: https://github.com/pulumi/pulumi/issues/
+Please provide all of the text below in your report.
+================================================================================
+Pulumi Version:   v3.200.0
+"""
+
+
+def mishap(cmd: list[str], argv: list[str]) -> None:
+    """What the scenario makes go wrong for this command and stack: `refuse` ({verb: {stack: message}},
+    the backend says no), `crash` ({verb: {stack: "panic" | "fatal" | "kill"}}); stack "*" is any stack."""
+    verb = " ".join(cmd[:2]) if cmd and cmd[0] in ("stack", "config", "org") else " ".join(cmd[:1])
+    target = option(argv, "--stack") or (cmd[2] if len(cmd) > 2 else "")
+    short = target.rsplit("/", 1)[-1]
+    sc = scenario()
+    for kind in ("refuse", "crash"):
+        by_stack = sc.get(kind, {}).get(verb, {})
+        what = by_stack.get(short) or by_stack.get("*")
+        if what and kind == "refuse":
+            fail(what)
+        if what == "panic":
+            sys.stderr.write(GO_PANIC)
+            sys.exit(2)
+        if what == "fatal":
+            sys.stderr.write(FATAL)
+            sys.exit(1)
+        if what == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
 def main(argv: list[str]) -> None:
     argv = [a for a in argv if a != "--non-interactive"]
     record(argv)
     sc = scenario()
     cmd = words(argv)
+    mishap(cmd, argv)
     if cmd == ["version"]:
         print(sc.get("version", "3.200.0"))
     elif cmd == ["whoami"]:
