@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from datetime import timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from clusterctl_py.render import cluster_autoscaler as ca
 from clusterctl_py.render.cluster import render_cluster
 from providers.hetzner.catalog import SERVER_TYPES
 from tests.support.crds import CrdCatalog
+from tests.support.go import GO_BOOLS, go_duration
 
 
 def crd_catalog(releases: list[str]):
@@ -115,6 +115,9 @@ def test_network_ranges_agree_with_the_cluster(platform, shop):
     ccm = _values(proxies["hcloud-cloud-controller-manager"])
     # Cilium takes per-node ranges carved from podCidr; the CCM must know the same range.
     assert cilium["ipam"]["mode"] == "kubernetes"
+    # and waits for the node's range instead of starting without one (cilium/cilium
+    # install/kubernetes/cilium/values.yaml, k8s.requireIPv4PodCIDR).
+    assert cilium["k8s"] == {"requireIPv4PodCIDR": True}
     assert ccm["networking"] == {
         "enabled": True,
         "clusterCIDR": "10.200.0.0/16",
@@ -158,19 +161,6 @@ DOCUMENTED_FLAGS = {
     "scale-down-enabled", "scale-down-unneeded-time", "scale-down-utilization-threshold",
     "skip-nodes-with-local-storage", "v",
 }  # fmt: skip
-# Go's strconv.ParseBool and time.ParseDuration, which pflag uses for bool and duration flags.
-GO_BOOLS = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
-            "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}  # fmt: skip
-GO_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-_GO_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-
-
-def go_duration(text: str) -> timedelta:
-    parts = _GO_DURATION_PART.findall(text)
-    assert text == "0" or (parts and "".join(n + u for n, u in parts) == text), f"{text!r} is not a Go duration"
-    return timedelta(seconds=sum(float(n) * GO_DURATION_UNITS[u] for n, u in parts))
-
-
 def _container(objs: dict[str, dict]) -> dict:
     return objs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
 

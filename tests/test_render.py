@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import shlex
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 
@@ -18,6 +20,7 @@ MIN_SIZE = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size"
 MAX_SIZE = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size"
 CAPACITY = "capacity.cluster-autoscaler.kubernetes.io/"
 from tests.conftest import REPO, platform_data
+from tests.support.go import go_duration
 
 CLUSTER_NAME = "cluster.x-k8s.io/cluster-name"
 POOL = "node.cluster.x-k8s.io/pool"
@@ -638,3 +641,59 @@ def test_nodes_download_runc_and_containerd_from_their_releases_and_check_them()
         assert len(sums) == 2 and all(any(c.startswith("sha256sum --check") and s in c for c in commands) for s in sums)
         # kubelet, kubeadm and kubectl from the Kubernetes minor's own package repository.
         assert [u for u in urls if "pkgs.k8s.io" in u] == ["https://pkgs.k8s.io/core:/stable:/v1.33/deb/Release.key"]
+
+
+def test_an_unhealthy_server_is_rebooted_once_before_capi_replaces_it():
+    # CAPH's HCloudRemediation strategy (CRD infrastructure.cluster.x-k8s.io_hcloudremediations.yaml):
+    # type "Reboot" (the only one it supports), retryLimit reboots, `timeout` between
+    # them as a Go duration; after that CAPI deletes the machine and creates another.
+    for template in of_kind(render(), "HCloudRemediationTemplate"):
+        strategy = template["spec"]["template"]["spec"]["strategy"]
+        assert strategy["type"] == "Reboot"
+        assert strategy["retryLimit"] == 1
+        assert go_duration(strategy["timeout"]) == timedelta(minutes=3)
+
+
+def _shell_words(commands):
+    return [shlex.split(c) for c in commands]
+
+
+def test_nodes_are_prepared_as_kubeadm_requires_before_it_runs():
+    # kubernetes/website content/en/docs/setup/production-environment/tools/kubeadm/install-kubeadm.md
+    # and .../container-runtimes.md: swap off (also after a reboot), overlay and br_netfilter
+    # loaded, sysctls applied, a runtime with the systemd cgroup driver, kubelet/kubeadm/kubectl
+    # at the cluster's version and held there.
+    for spec in _bootstrap_specs(render()):
+        commands = spec["preKubeadmCommands"]
+        words = _shell_words(commands)
+        assert words[0] == ["set", "-eux"], "a failing step must stop the node from joining half-installed"
+        steps = [
+            ["swapoff", "-a"],
+            ["sed", "-i", r"/\sswap\s/d", "/etc/fstab"],
+            ["modprobe", "overlay"],
+            ["modprobe", "br_netfilter"],
+            ["sysctl", "--system"],
+            ["install", "-m", "0755", "runc.$ARCH", "/usr/local/sbin/runc"],
+            ["mkdir", "-p", "/etc/containerd"],
+            ["sed", "-i", "s/SystemdCgroup = false/SystemdCgroup = true/", "/etc/containerd/config.toml"],
+            ["systemctl", "daemon-reload"],
+            ["systemctl", "enable", "--now", "containerd"],
+            ["apt-get", "install", "-y", "kubelet=1.33.4-*", "kubeadm=1.33.4-*", "kubectl=1.33.4-*"],
+            ["apt-mark", "hold", "kubelet", "kubeadm", "kubectl"],
+            ["systemctl", "enable", "kubelet"],
+        ]
+        positions = [words.index(step) for step in steps]  # ValueError names a missing step
+        assert positions == sorted(positions)
+        assert "containerd config default > /etc/containerd/config.toml" in commands
+        assert words.index(["mkdir", "-p", "/etc/containerd"]) < commands.index("containerd config default > /etc/containerd/config.toml")
+        # `$ARCH` is set before it is used, from the package architecture (amd64, arm64).
+        assert commands[1] == 'ARCH="$(dpkg --print-architecture)"'
+        # Every download is from a cleared working directory, fails on HTTP errors and retries.
+        fetches = [w for w in words if w[0] == "curl"]
+        assert words.index(["cd", "/tmp"]) < min(words.index(w) for w in fetches if "-O" in w)
+        assert all({"-fsSL", "--retry"} <= set(w) for w in fetches)
+        # The Kubernetes packages are verified against the repository's key.
+        assert any("gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg" in c for c in commands)
+        assert any(c.startswith("echo 'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg]") for c in commands)
+        assert ["mkdir", "-p", "-m", "0755", "/etc/apt/keyrings"] in words
+        assert words.count(["apt-get", "update", "-y"]) == 2  # before the base packages and after adding the repository
