@@ -131,6 +131,23 @@ def test_network_ranges_agree_with_the_cluster(platform, shop):
     assert cilium["operator"]["replicas"] == 1  # single control-plane node
 
 
+def test_pods_reach_each_other_over_a_vxlan_overlay_that_fits_the_hetzner_network(platform, shop):
+    cilium = _values(_proxies(platform, shop)["cilium"])
+    # Hetzner routes in a private network must point into the network's own range;
+    # pod ranges lie outside it, so pods cross nodes through a tunnel.
+    assert (cilium["routingMode"], cilium["tunnelProtocol"]) == ("tunnel", "vxlan")
+    # Hetzner Cloud private networks carry 1450-byte packets (docs.hetzner.com,
+    # Networks FAQ); Cilium takes the tunnel header off this device MTU itself.
+    assert cilium["MTU"] == 1450
+
+
+def test_cilium_operator_has_a_spare_only_where_it_can_be_scheduled(platform):
+    # Two operator replicas keep each other off the same node (chart anti-affinity):
+    # with one control-plane node and no workers yet, the second stays Pending.
+    replicas = {c.name: (c.control_plane.replicas, _values(_proxies(platform, c)["cilium"])["operator"]["replicas"]) for c in platform.clusters}
+    assert replicas == {"shop": (1, 1), "ops": (3, 2)}
+
+
 def test_ccm_and_csi_read_the_token_caph_copies(platform, shop):
     proxies = _proxies(platform, shop)
     ccm = _values(proxies["hcloud-cloud-controller-manager"])
