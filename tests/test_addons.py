@@ -160,6 +160,16 @@ def test_ccm_and_csi_read_the_token_caph_copies(platform, shop):
     assert csi["controller"]["hcloudVolumeDefaultLocation"] == "nbg1"
 
 
+def test_ccm_adds_no_routes_and_balances_over_the_private_network(platform, shop):
+    env = _values(_proxies(platform, shop)["hcloud-cloud-controller-manager"])["env"]
+    # hetznercloud/hcloud-cloud-controller-manager docs/reference/environment_variables.md;
+    # booleans as Go's strconv.ParseBool reads them.
+    # Routes for pod ranges would have to lie inside the private network; Cilium tunnels instead.
+    assert GO_BOOLS[env["HCLOUD_NETWORK_ROUTES_ENABLED"]["value"]] is False
+    # Load balancers reach the nodes on their private addresses, not over the internet.
+    assert GO_BOOLS[env["HCLOUD_LOAD_BALANCERS_USE_PRIVATE_IP"]["value"]] is True
+
+
 # --- cluster-autoscaler ------------------------------------------------------
 
 
