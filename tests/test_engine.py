@@ -150,6 +150,9 @@ def test_token_reaches_pulumi_through_its_environment_only(fake, platform, tmp_p
     # The capi stack needs no token and gets none.
     capi = [c["env"]["HCLOUD_TOKEN"] for c in calls if (stack_of(c["argv"]) or "").endswith("/mgmt-capi")]
     assert capi and set(capi) == {""}
+    # Nor do the calls that only ask who is logged in and where.
+    lookups = [c["env"]["HCLOUD_TOKEN"] for c in calls if verb(c["argv"]) in ("whoami", "org get-default")]
+    assert lookups and set(lookups) == {""}
     # Stack config files stay out of the checkout.
     assert sorted(p.name for p in (REPO / "stacks").rglob("Pulumi.*.yaml")) == before
 
@@ -476,3 +479,58 @@ def test_a_preview_killed_half_way_still_removes_its_temporary_stack(fake, platf
     assert "  mgmt-management       failed: pulumi was killed by SIGKILL" in result.stdout.splitlines()
     assert [verb(a) for a in fake.commands()].count("stack rm") == 1
     assert fake.stacks() == {}
+
+
+# ----------------------------------------------------------------------------- pieces of the engine's reporting
+
+
+SERVER_URN = "urn:pulumi:prod::clusterctl-cluster::clusterctl:index:Cluster$hcloud:index/server:Server::prod-cp-0"
+
+
+@pytest.mark.parametrize(
+    "urn, resource",
+    [
+        # pulumi/pulumi sdk/go/common/resource/urn.go: the type is the last `$` part, the name is everything after it.
+        (SERVER_URN, "hcloud:index/server:Server prod-cp-0"),
+        ("urn:pulumi:prod::p::a:b:C$d:e:F$g:h:I::x::y", "g:h:I x::y"),
+        ("urn:pulumi:prod::p::pulumi:pulumi:Stack::p-prod", ""),
+        ("not a urn", ""),
+        (None, ""),
+    ],
+)
+def test_a_diagnostic_names_the_resource_of_its_urn(urn, resource):
+    from clusterctl_py.ops.engine import Diagnostic
+
+    assert Diagnostic(urn, "boom").resource == resource
+
+
+@pytest.mark.parametrize(
+    "url, diy",
+    [
+        ("https://api.pulumi.com", False),
+        ("http://pulumi.internal:8080", False),  # a self-hosted Pulumi service on plain http
+        ("file:///home/me/.pulumi-state", True),
+        ("s3://bucket/state", True),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_self_managed_backends_are_told_from_pulumi_services(url, diy):
+    from clusterctl_py.ops.engine import is_diy_backend
+
+    assert is_diy_backend(url) is diy
+
+
+def test_an_error_diagnostic_with_nothing_to_say_is_not_kept():
+    from pulumi.automation import events
+
+    from clusterctl_py.ops.engine import error_diagnostic
+
+    def event(message: str, severity: str = "error"):
+        diag = events.DiagnosticEvent(message=message, color="never", severity=severity, urn=SERVER_URN, ephemeral=False)
+        return events.EngineEvent(sequence=1, timestamp=0, diagnostic_event=diag)
+
+    # Colour markup and blank lines only: no error line to print, nothing to blame.
+    assert error_diagnostic(event("<{%reset%}>\n  \n")) is None
+    assert error_diagnostic(event("quota exceeded", severity="warning")) is None
+    assert str(error_diagnostic(event("<{%fg 1%}>quota exceeded<{%reset%}>\n"))) == "hcloud:index/server:Server prod-cp-0: quota exceeded"
