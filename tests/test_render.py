@@ -697,3 +697,13 @@ def test_nodes_are_prepared_as_kubeadm_requires_before_it_runs():
         assert any(c.startswith("echo 'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg]") for c in commands)
         assert ["mkdir", "-p", "-m", "0755", "/etc/apt/keyrings"] in words
         assert words.count(["apt-get", "update", "-y"]) == 2  # before the base packages and after adding the repository
+
+
+def test_yaml_is_written_for_people_to_review():
+    # Embedded files as literal blocks, nested maps as blocks, text as typed,
+    # keys in the order the renderers build them (kind and metadata first).
+    from clusterctl_py.render.yaml import dump
+
+    assert dump({"kind": "Secret", "content": "line one\nline two\n"}) == "kind: Secret\ncontent: |\n  line one\n  line two\n"
+    assert dump({"metadata": {"name": "x", "labels": {"b": "1", "a": "2"}}}) == "metadata:\n  name: x\n  labels:\n    b: '1'\n    a: '2'\n"
+    assert dump({"description": "Grüße aus Nürnberg"}) == "description: Grüße aus Nürnberg\n"
