@@ -351,8 +351,11 @@ def test_org_from_org_get_default(fake, platform, sdk, monkeypatch):
     assert "org get-default" in [verb(a) for a in fake.commands()]
 
 
-def test_org_falls_back_to_the_user(fake, platform):
+@pytest.mark.parametrize("default", ["none set", "lookup refused"])
+def test_org_falls_back_to_the_user(fake, platform, default):
     fake.set(default_org=None, user="bob")
+    if default == "lookup refused":  # a backend error is no reason to stop: the user's own org still works
+        fake.set(refuse={"org get-default": {"*": "[500] Internal Server Error"}})
     shared_stacks_in(fake, "bob")
     assert invoke(*ONE, "-f", str(platform)).exit_code == 0
     assert _org_of_stacks(fake) == {"bob"}

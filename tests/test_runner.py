@@ -172,3 +172,22 @@ def test_stacks_run_one_at_a_time_redraw_their_line_on_a_terminal():
     text = out.getvalue()
     assert "\r\033[K[1/4] mgmt-management: 0/1 resources, create hcloud:index/server:Server mgmt-management-server" in text
     assert "\r\033[K[3/4] mgmt-cluster-c0" not in text and "[3/4] mgmt-cluster-c0: up done: 1/1 resources in" in text
+
+
+class _Broken(FakeEngine):
+    """An engine whose cluster stack raises what no engine should (a bug, not an EngineError)."""
+
+    def up(self, run, on_event):
+        if run.program == "cluster":
+            raise KeyError("outputs")
+        return super().up(run, on_event)
+
+
+@pytest.mark.parametrize("engine", [FakeEngine(fail_on="mgmt-cluster-c0"), _Broken()], ids=["engine error", "unexpected error"])
+def test_a_failed_stack_ends_its_progress_with_failed_never_done(engine):
+    out = io.StringIO()
+    results = execute("up", phases("up", 1), engine, parallel=1, out=out)
+    assert [r.status for r in results] == ["done", "done", "failed"]
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("[3/3] mgmt-cluster-c0: up ")]
+    assert len(lines) == 1 and lines[0].startswith("[3/3] mgmt-cluster-c0: up failed: "), lines
+    assert "[2/3] mgmt-capi: up done: " in out.getvalue()
