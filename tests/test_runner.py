@@ -21,11 +21,11 @@ def phases(action: str, clusters: int):
     return plan(spec_mod.parse(data), action, Path("platform.yaml"), org="acme")
 
 
-def hold_clusters(engine: FakeEngine, parties: int) -> None:
+def hold_clusters(engine: FakeEngine, parties: int, timeout: float = 5) -> None:
     """Each cluster run waits until `parties` cluster runs are in progress together.
 
     Runs that cannot meet (too little concurrency) break the barrier, and the runs fail."""
-    barrier = threading.Barrier(parties, timeout=5)
+    barrier = threading.Barrier(parties, timeout=timeout)
     engine.hold = lambda run: barrier.wait() if run.program == "cluster" else None
 
 
@@ -191,3 +191,13 @@ def test_a_failed_stack_ends_its_progress_with_failed_never_done(engine):
     lines = [line for line in out.getvalue().splitlines() if line.startswith("[3/3] mgmt-cluster-c0: up ")]
     assert len(lines) == 1 and lines[0].startswith("[3/3] mgmt-cluster-c0: up failed: "), lines
     assert "[2/3] mgmt-capi: up done: " in out.getvalue()
+
+
+def test_parallel_one_never_runs_two_clusters_at_once():
+    # Two cluster runs that wait for each other can only meet if both run at once;
+    # with --parallel 1 they never do, so the barrier breaks and both fail.
+    engine = FakeEngine()
+    hold_clusters(engine, 2, timeout=0.5)
+    results = execute("up", phases("up", 2), engine, parallel=1, out=io.StringIO())
+    assert [r.status for r in results] == ["done", "done", "failed", "failed"]
+    assert engine.max_running == 1
