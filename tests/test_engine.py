@@ -181,6 +181,32 @@ def test_programs_come_from_the_package_and_run_with_this_interpreter(fake, plat
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
     written = yaml.safe_load((state / "stacks" / "alice" / "clusterctl-capi" / "mgmt-capi" / "Pulumi.mgmt-capi.yaml").read_text())
     assert written["config"]["clusterctl:managementStack"] == "alice/clusterctl-management/mgmt-management"
+    # The project file Pulumi reads: the Python runtime without a virtualenv option, so
+    # PULUMI_PYTHON_CMD decides the interpreter; it says it is ours to rewrite.
+    project = yaml.safe_load((state / "stacks" / "alice" / "clusterctl-capi" / "mgmt-capi" / "Pulumi.yaml").read_text())
+    assert project["runtime"] in ("python", {"name": "python"})
+    assert "edits are overwritten" in project["description"]
+
+
+@pytest.mark.parametrize(
+    "xdg, under_home",
+    [(None, True), ("", True), ("relative/state", True), ("/srv/state", False)],
+    ids=["unset", "empty", "relative", "absolute"],
+)
+def test_state_lives_where_the_xdg_spec_puts_it(tmp_path, monkeypatch, xdg, under_home):
+    # XDG Base Directory spec: $XDG_STATE_HOME, else ~/.local/state; a relative
+    # path is invalid and ignored.
+    from clusterctl_py.ops.engine import state_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    if xdg is None:
+        monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_STATE_HOME", xdg.replace("/srv", str(tmp_path / "srv")))
+    expected = tmp_path / "home" / ".local" / "state" / "clusterctl-py" if under_home else tmp_path / "srv" / "state" / "clusterctl-py"
+    assert state_dir() == expected
+    assert stat.S_IMODE(expected.stat().st_mode) == 0o700
 
 
 @pytest.mark.parametrize("version", ["3.200.0", "3.272.0"], ids=["event-log-file", "event-log-grpc"])
