@@ -376,35 +376,20 @@ def test_changing_ssh_keys_renames_the_machine_templates():
     assert changed(before, after) == {k for k in before if k[2] == HCLOUD}
 
 
+def _shop(**pool: Any) -> dict:
+    """One cluster with one pool `web`, plus `pool`'s fields."""
+    web = {"name": "web", "serverType": "cpx22", "max": 3, **pool}
+    return {"hetzner": {"sshKeys": ["ops"]}, "clusters": [{"name": "shop", "kubernetesVersion": "v1.33.4", "pools": [web]}]}
+
+
 def test_reordering_taints_renames_nothing():
-    data = {
-        "hetzner": {"sshKeys": ["ops"]},
-        "clusters": [
-            {
-                "name": "shop",
-                "kubernetesVersion": "v1.33.4",
-                "pools": [{"name": "web", "serverType": "cpx22", "max": 3, "taints": [{"key": "a", "effect": "NoSchedule"}, {"key": "b", "effect": "NoExecute"}]}],
-            }
-        ],
-    }
-    reordered = copy.deepcopy(data)
-    reordered["clusters"][0]["pools"][0]["taints"].reverse()
+    taints = [{"key": "a", "effect": "NoSchedule"}, {"key": "b", "effect": "NoExecute"}]
+    data, reordered = _shop(taints=taints), _shop(taints=taints[::-1])
     assert changed(references(render(data)), references(render(reordered))) == set()
 
 
 def test_reordering_labels_renames_nothing():
-    data = {
-        "hetzner": {"sshKeys": ["ops"]},
-        "clusters": [
-            {
-                "name": "shop",
-                "kubernetesVersion": "v1.33.4",
-                "pools": [{"name": "web", "serverType": "cpx22", "max": 3, "labels": {"tier": "web", "example.com/team": "shop"}}],
-            }
-        ],
-    }
-    reordered = copy.deepcopy(data)
-    reordered["clusters"][0]["pools"][0]["labels"] = dict(reversed(data["clusters"][0]["pools"][0]["labels"].items()))
+    data, reordered = _shop(labels={"tier": "web", "example.com/team": "shop"}), _shop(labels={"example.com/team": "shop", "tier": "web"})
     assert changed(references(render(data)), references(render(reordered))) == set()
 
 
