@@ -50,6 +50,12 @@ def names(objs, kind):
     return sorted(o["metadata"]["name"] for o in of_kind(objs, kind))
 
 
+def _bootstrap_specs(objs):
+    """The kubeadm config of the control plane and of every pool."""
+    specs = [of_kind(objs, "KubeadmControlPlane")[0]["spec"]["kubeadmConfigSpec"]]
+    return specs + [o["spec"]["template"]["spec"] for o in of_kind(objs, "KubeadmConfigTemplate")]
+
+
 def with_pool(data, index, **changes):
     data["clusters"][0]["pools"][index].update(changes)
     return data
@@ -167,10 +173,8 @@ def test_changing_kubernetes_version_rolls_control_plane_and_every_pool():
     for md in of_kind(after, "MachineDeployment"):
         assert md["spec"]["template"]["spec"]["bootstrap"]["configRef"]["name"] in templates
     # ... and the machines install the new kubelet, not the old one (CAPH #591).
-    command_lists = [o["spec"]["template"]["spec"]["preKubeadmCommands"] for o in of_kind(after, "KubeadmConfigTemplate")]
-    command_lists.append(of_kind(after, "KubeadmControlPlane")[0]["spec"]["kubeadmConfigSpec"]["preKubeadmCommands"])
-    for commands in command_lists:
-        text = "\n".join(commands)
+    for spec in _bootstrap_specs(after):
+        text = "\n".join(spec["preKubeadmCommands"])
         assert "kubelet=1.34.1-*" in text and "kubeadm=1.34.1-*" in text
         assert "pkgs.k8s.io/core:/stable:/v1.34/deb/" in text
         assert "1.33" not in text
@@ -598,12 +602,6 @@ def test_the_api_server_reaches_kubelets_on_their_private_address_first():
     api_server = kcp["spec"]["kubeadmConfigSpec"]["clusterConfiguration"]["apiServer"]["extraArgs"]
     value = next(a["value"] for a in api_server if a["name"] == "kubelet-preferred-address-types")
     assert value.split(",") == ["InternalIP", "ExternalIP", "Hostname"]
-
-
-def _bootstrap_specs(objs):
-    """The kubeadm config of the control plane and of every pool."""
-    specs = [of_kind(objs, "KubeadmControlPlane")[0]["spec"]["kubeadmConfigSpec"]]
-    return specs + [o["spec"]["template"]["spec"] for o in of_kind(objs, "KubeadmConfigTemplate")]
 
 
 def test_nodes_get_the_kernel_settings_and_containerd_unit_where_systemd_reads_them():
