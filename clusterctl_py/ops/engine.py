@@ -309,7 +309,8 @@ class PulumiAutomationEngine:
 
     def _preview(self, stack, run: StackRun, collector: _Collector) -> dict[str, int]:
         self._set_config(stack, run)
-        return stack.preview(on_event=collector).change_summary
+        # A summary event whose `resourceChanges` is null reads as no changes, not as a crash.
+        return dict(stack.preview(on_event=collector).change_summary or {})
 
     def _remove_preview_stack(self, stack, run: StackRun) -> None:
         # Created only to preview: an empty stack, removed with its config file.
