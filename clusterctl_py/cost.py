@@ -1,7 +1,9 @@
-"""Monthly cost estimate from the offline catalog (pure).
+"""Monthly cost estimate of a spec from a price list (pure).
 
-List prices only (no VAT, traffic, volumes or load balancers your apps
-create); enough to tell what a spec costs idle and at full scale.
+The prices come from the provider's offline catalog or, with `cost --live`,
+from its API; either way only what the spec makes is counted (no traffic,
+volumes or load balancers your apps create): enough to tell what a spec
+costs idle and at full scale.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clusterctl_py.spec import PlatformSpec
-from providers.hetzner.catalog import LOAD_BALANCER_EUR, PRIMARY_IPV4_EUR, SERVER_TYPES, TAKEN_ON
+from clusterctl_py.providers import PriceList
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class Line:
 @dataclass(frozen=True)
 class Estimate:
     lines: list[Line]
-    prices_taken_on: str = TAKEN_ON
+    prices: PriceList
 
     @property
     def min_eur(self) -> float:
@@ -42,19 +44,22 @@ class Estimate:
         return round(sum(line.max_eur for line in self.lines), 2)
 
 
-def monthly_estimate(spec: PlatformSpec) -> Estimate:
+def monthly_estimate(spec: PlatformSpec, prices: PriceList | None = None) -> Estimate:
+    """At minimum and maximum scale; `prices` defaults to the provider's offline catalog."""
+    prices = prices or spec.provider.price_list()
+    machine, lb, ipv4 = prices.machine, prices.load_balancer, prices.ipv4
     m = spec.management
     lines = [
-        Line(f"management: {m.servers}x {m.server_type}", m.servers, m.servers, SERVER_TYPES[m.server_type].monthly_eur),
-        Line("management: primary IPv4", m.servers, m.servers, PRIMARY_IPV4_EUR),
+        Line(f"management: {m.servers}x {m.server_type}", m.servers, m.servers, machine[m.server_type]),
+        Line("management: primary IPv4", m.servers, m.servers, ipv4),
     ]
     for c in spec.clusters:
         cp = c.control_plane
-        lines.append(Line(f"{c.name}: control plane {cp.server_type}", cp.replicas, cp.replicas, SERVER_TYPES[cp.server_type].monthly_eur))
-        lines.append(Line(f"{c.name}: API load balancer {spec.hetzner.load_balancer_type}", 1, 1, LOAD_BALANCER_EUR[spec.hetzner.load_balancer_type]))
+        lines.append(Line(f"{c.name}: control plane {cp.server_type}", cp.replicas, cp.replicas, machine[cp.server_type]))
+        lines.append(Line(f"{c.name}: API load balancer {spec.hetzner.load_balancer_type}", 1, 1, lb[spec.hetzner.load_balancer_type]))
         for p in c.pools:
-            lines.append(Line(f"{c.name}: pool {p.name} {p.server_type}", p.min, p.max, SERVER_TYPES[p.server_type].monthly_eur))
+            lines.append(Line(f"{c.name}: pool {p.name} {p.server_type}", p.min, p.max, machine[p.server_type]))
         # CAPH gives every server a public IPv4 (for egress without a NAT gateway).
         low, high = cp.replicas + sum(p.min for p in c.pools), cp.replicas + sum(p.max for p in c.pools)
-        lines.append(Line(f"{c.name}: server IPv4 addresses", low, high, PRIMARY_IPV4_EUR))
-    return Estimate(lines)
+        lines.append(Line(f"{c.name}: server IPv4 addresses", low, high, ipv4))
+    return Estimate(lines, prices)

@@ -1,4 +1,9 @@
-"""The one error type for bad user input, and how pydantic's errors map to it.
+"""The root of our errors, the one error type for bad user input, and how pydantic's errors map to it.
+
+Every error of ours derives from `ClusterctlError`, whose `exit_code` is what
+the CLI exits with: `main()` catches it once. SDK errors (hcloud, kubernetes)
+are translated where the clients call the SDKs, chained with `from`, never
+subclassed: their objects can hold a response body, and a body can hold a Secret.
 
 Users read these messages in a terminal or in `pulumi preview`: each problem
 is one line that names the field, the value and what is allowed.
@@ -24,8 +29,28 @@ class Problem:
         return f"{self.path}: {self.message}" if self.path else self.message
 
 
-class SpecError(Exception):
-    """The platform spec is invalid; carries every problem found."""
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class ClusterctlError(Exception):
+    """Something the user can act on; `str()` is the message, `exit_code` what the CLI exits with.
+
+    1 says "it did not work" (an API refused, a stack failed); 2 says "your
+    input is wrong, nothing was touched" (SpecError).
+    """
+
+    exit_code: int = EXIT_FAILED
+
+    def lines(self) -> list[str]:
+        """The message, one problem per line (what the CLI prints after `error: `)."""
+        return str(self).splitlines() or [type(self).__name__]
+
+
+class SpecError(ClusterctlError):
+    """The platform spec (or a flag) is invalid; carries every problem found. Nothing was touched."""
+
+    exit_code = EXIT_BAD_INPUT
 
     def __init__(self, problems: Iterable[Problem], source: str | None = None):
         self.problems = list(problems)

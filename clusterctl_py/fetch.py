@@ -15,8 +15,10 @@ from pathlib import Path
 
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
+from clusterctl_py.errors import ClusterctlError
 
-class FetchError(RuntimeError):
+
+class FetchError(ClusterctlError):
     pass
 
 

@@ -34,8 +34,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-import providers
-from clusterctl_py import networks, versions
+from clusterctl_py import networks, providers, versions
 from clusterctl_py.node_labels import (
     CAPI_LABEL_DOMAIN,
     CONTROL_PLANE_ROLE_LABELS,
@@ -48,7 +47,9 @@ from clusterctl_py.node_labels import (
     is_kubernetes_label,
 )
 from clusterctl_py.errors import Problem, SpecError, invalid, problems_from_validation
-from providers.hetzner.settings import HetznerSettings
+
+# The `hetzner:` section is the provider's own model, reached through the registry.
+HetznerSettings = providers.get("hetzner").settings_model
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")

@@ -16,8 +16,10 @@ import tempfile
 
 from tenacity import RetryError, retry, retry_if_exception, stop_after_delay, wait_exponential
 
+from clusterctl_py.errors import ClusterctlError
 
-class ApiNotReady(RuntimeError):
+
+class ApiNotReady(ClusterctlError):
     pass
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from functools import cache
 from importlib import import_module
 
-from providers.base import InfrastructureProvider, MachineRole, MachineShape, NodeGroup
+from clusterctl_py.providers.base import InfrastructureProvider, MachineRole, MachineShape, NodeGroup, PriceList
 
 # spec section key -> "module:attribute" of the provider object
 _REGISTRY: dict[str, str] = {
-    "hetzner": "providers.hetzner:PROVIDER",
+    "hetzner": "clusterctl_py.providers.hetzner:PROVIDER",
 }
 
 
@@ -27,4 +27,4 @@ def get(name: str) -> InfrastructureProvider:
     return getattr(import_module(module), attr)
 
 
-__all__ = ["InfrastructureProvider", "MachineRole", "MachineShape", "NodeGroup", "get", "names"]
+__all__ = ["InfrastructureProvider", "MachineRole", "MachineShape", "NodeGroup", "PriceList", "get", "names"]

@@ -9,7 +9,7 @@ machines. A docker (CAPD) provider implements the same few methods.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
 if TYPE_CHECKING:
     from clusterctl_py.errors import Problem
@@ -44,6 +44,18 @@ class NodeGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class PriceList:
+    """Monthly prices in one currency: from an offline catalog, or from the provider's API (`cost --live`)."""
+
+    source: str  # "catalog of 2026-11-24", "Hetzner API"
+    currency: str
+    vat_note: str  # how the prices treat VAT, as their source gives them
+    machine: Mapping[str, float]  # machine type -> monthly price of one machine
+    load_balancer: Mapping[str, float]
+    ipv4: float  # one public IPv4 address
+
+
+@dataclass(frozen=True, slots=True)
 class MachineRole:
     """The control plane or one node group, as the provider renders its template."""
 
@@ -57,6 +69,17 @@ class InfrastructureProvider(Protocol):
     api_group: str
     cluster_kind: str
     machine_template_kind: str
+    # The pydantic model of the spec section named after the provider.
+    settings_model: type
+    # The Secret (in each cluster's namespace) the provider's controllers read credentials from.
+    credentials_secret: str
+    credentials_key: str
+
+    def network_zone(self, location: str) -> str:
+        """The network zone a location belongs to (where subnets and load balancers are placed)."""
+
+    def price_list(self, location: str | None = None) -> PriceList:
+        """Offline list prices (at `location`, or the catalog's default region)."""
 
     def check(self, spec: PlatformSpec) -> list[Problem]:
         """Problems only this provider can see (catalog, locations, capacity)."""

@@ -14,7 +14,7 @@ from clusterctl_py import versions
 from clusterctl_py.render import addons
 from clusterctl_py.render import cluster_autoscaler as ca
 from clusterctl_py.render.cluster import render_cluster
-from providers.hetzner.catalog import SERVER_TYPES
+from clusterctl_py.providers.hetzner.catalog import SERVER_TYPES
 from tests.support.crds import CrdCatalog
 from tests.support.go import GO_BOOLS, go_duration
 

@@ -159,7 +159,7 @@ def test_inventory_crd_keeps_its_own_metadata_and_gains_the_init_labels():
 
 
 def test_token_secret_carries_the_move_label():
-    meta = cc.token_secret_metadata("prod", {"cluster.x-k8s.io/cluster-name": "prod"})
+    meta = cc.token_secret_metadata("hcloud", "prod", {"cluster.x-k8s.io/cluster-name": "prod"})
     assert meta == {
         "name": "hcloud",
         "namespace": "prod",

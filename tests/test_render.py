@@ -12,7 +12,7 @@ import pytest
 
 from clusterctl_py import spec as spec_mod
 from clusterctl_py.render import dump_all, render_cluster
-from providers.hetzner import PROVIDER
+from clusterctl_py.providers.hetzner import PROVIDER
 
 # Spelled as kubernetes/autoscaler documents them
 # (cluster-autoscaler/cloudprovider/clusterapi/README.md), never imported from our code.

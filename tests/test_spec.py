@@ -687,7 +687,7 @@ def test_third_and_later_duplicate_namespaces_and_pools_are_reported(data):
 
 
 def test_split_pool_names_must_not_collide_with_another_pool(data):
-    from providers.hetzner import PROVIDER
+    from clusterctl_py.providers.hetzner import PROVIDER
 
     data["clusters"][0]["pools"] = [{"name": "web", "serverType": "cpx22", "max": 25}]
     parsed = spec_mod.parse(data).clusters[0]
@@ -1369,8 +1369,8 @@ def test_node_group_names_are_checked_in_every_cluster(data):
     ],
 )
 def test_pools_split_into_node_groups_of_at_most_9_servers(data, pool_min, pool_max, placement, expect):
-    from providers.base import NodeGroup
-    from providers.hetzner import PROVIDER
+    from clusterctl_py.providers.base import NodeGroup
+    from clusterctl_py.providers.hetzner import PROVIDER
 
     data["clusters"][0]["pools"] = [
         {"name": "p", "serverType": "cpx22", "min": pool_min, "max": pool_max, "placement": placement}
@@ -1389,8 +1389,8 @@ def test_pools_split_into_node_groups_of_at_most_9_servers(data, pool_min, pool_
     ],
 )
 def test_machine_shapes_come_from_the_catalog(server_type, shape):
-    from providers.base import MachineShape
-    from providers.hetzner import PROVIDER
+    from clusterctl_py.providers.base import MachineShape
+    from clusterctl_py.providers.hetzner import PROVIDER
 
     assert PROVIDER.machine_shape(server_type) == MachineShape(*shape)
 

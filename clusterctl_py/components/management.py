@@ -15,7 +15,6 @@ from clusterctl_py.render.kubeconfig import kubeconfig
 from clusterctl_py.render.meta import MANAGED_BY, MANAGED_BY_LABEL
 from clusterctl_py.spec import PlatformSpec
 from clusterctl_py.wait import wait_for_apiserver
-from providers.hetzner.catalog import LOCATIONS
 
 TEN_YEARS = 87600
 
@@ -55,7 +54,7 @@ class ManagementCluster(pulumi.ComponentResource):
             f"{name}-subnet",
             network_id=network.id.apply(int),
             type="cloud",
-            network_zone=LOCATIONS[location].network_zone,
+            network_zone=spec.provider.network_zone(location),
             ip_range=spec.hetzner.subnet_cidr,
             opts=child,
         )

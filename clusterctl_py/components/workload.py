@@ -27,7 +27,6 @@ from clusterctl_py.render.capi_components import token_secret_metadata
 from clusterctl_py.render.cluster import render_cluster
 from clusterctl_py.render.meta import labels as base_labels
 from clusterctl_py.spec import PlatformSpec
-from providers.hetzner.render import TOKEN_KEY
 
 if TYPE_CHECKING:
     from clusterctl_py.spec import ClusterSpec
@@ -119,9 +118,9 @@ class WorkloadCluster(pulumi.ComponentResource):
 
         token = k8s.core.v1.Secret(
             f"{name}-hcloud-token",
-            metadata=token_secret_metadata(ns, base_labels(cluster)),
+            metadata=token_secret_metadata(args.spec.provider.credentials_secret, ns, base_labels(cluster)),
             type="Opaque",
-            string_data={TOKEN_KEY: pulumi.Output.secret(args.hcloud_token)},
+            string_data={args.spec.provider.credentials_key: pulumi.Output.secret(args.hcloud_token)},
             opts=child(depends_on=in_namespace, additional_secret_outputs=["data", "stringData"]),
         )
 

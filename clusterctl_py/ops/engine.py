@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 from pulumi import automation as auto
 
+from clusterctl_py.errors import ClusterctlError
+
 if TYPE_CHECKING:
     from clusterctl_py.ops.plan import StackRun
 
@@ -75,7 +77,7 @@ class Diagnostic:
         return f"{self.resource}: {self.headline}" if self.resource else self.headline
 
 
-class EngineError(RuntimeError):
+class EngineError(ClusterctlError):
     """A stack operation failed; the message names the failing resource where Pulumi said which."""
 
 

@@ -19,7 +19,7 @@ from clusterctl_py.render.yaml import dump
 
 if TYPE_CHECKING:
     from clusterctl_py.spec import ClusterSpec, PlatformSpec
-    from providers.base import Manifest
+    from clusterctl_py.providers.base import Manifest
 
 API_VERSION = "addons.cluster.x-k8s.io/v1alpha1"
 KIND = "HelmChartProxy"

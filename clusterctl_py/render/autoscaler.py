@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from providers.base import MachineShape, NodeGroup
+from clusterctl_py.providers.base import MachineShape, NodeGroup
 
 if TYPE_CHECKING:
     from clusterctl_py.spec import PoolSpec

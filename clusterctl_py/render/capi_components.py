@@ -139,8 +139,6 @@ def inventory(provider: CapiProvider) -> dict:
     }
 
 
-def token_secret_metadata(namespace: str, labels: Mapping[str, str]) -> dict:
-    """Metadata of the `hcloud` secret CAPH reads; the move label lets `clusterctl move` carry it along."""
-    from providers.hetzner.render import TOKEN_SECRET
-
-    return {"name": TOKEN_SECRET, "namespace": namespace, "labels": {**labels, MOVE_LABEL: ""}}
+def token_secret_metadata(name: str, namespace: str, labels: Mapping[str, str]) -> dict:
+    """Metadata of the credentials secret the provider reads; the move label lets `clusterctl move` carry it along."""
+    return {"name": name, "namespace": namespace, "labels": {**labels, MOVE_LABEL: ""}}

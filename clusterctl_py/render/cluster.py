@@ -12,11 +12,11 @@ from clusterctl_py.render import addons, autoscaler, kubeadm
 from clusterctl_py.node_labels import NODE_ROLE_DOMAIN
 from clusterctl_py.render.meta import CLUSTER_NAME_LABEL, labels, metadata
 from clusterctl_py.render.naming import template_name
-from providers.base import MachineRole, Manifest
+from clusterctl_py.providers.base import MachineRole, Manifest
 
 if TYPE_CHECKING:
     from clusterctl_py.spec import ClusterSpec, PlatformSpec, PoolSpec
-    from providers.base import InfrastructureProvider, NodeGroup
+    from clusterctl_py.providers.base import InfrastructureProvider, NodeGroup
 
 CAPI = "cluster.x-k8s.io/v1beta2"
 BOOTSTRAP = "bootstrap.cluster.x-k8s.io/v1beta2"

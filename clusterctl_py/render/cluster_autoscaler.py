@@ -18,7 +18,7 @@ from clusterctl_py.render.meta import labels, metadata
 
 if TYPE_CHECKING:
     from clusterctl_py.spec import ClusterSpec, PlatformSpec
-    from providers.base import Manifest
+    from clusterctl_py.providers.base import Manifest
 
 IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"
 KUBECONFIG_MOUNT = "/mnt/kubeconfig"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from providers.base import MachineRole, MachineShape, Manifest, NodeGroup
-from providers.hetzner import checks, render
-from providers.hetzner.catalog import SERVER_TYPES
-from providers.hetzner.limits import GROUP_MAX
+from clusterctl_py.providers.base import MachineRole, MachineShape, Manifest, NodeGroup, PriceList
+from clusterctl_py.providers.hetzner import catalog, checks, render
+from clusterctl_py.providers.hetzner.catalog import LOCATIONS, SERVER_TYPES
+from clusterctl_py.providers.hetzner.limits import GROUP_MAX
+from clusterctl_py.providers.hetzner.settings import HetznerSettings
 
 if TYPE_CHECKING:
     from clusterctl_py.errors import Problem
@@ -28,6 +29,22 @@ class HetznerProvider:
     api_group = "infrastructure.cluster.x-k8s.io"
     cluster_kind = "HetznerCluster"
     machine_template_kind = "HCloudMachineTemplate"
+    settings_model = HetznerSettings
+    credentials_secret = render.TOKEN_SECRET
+    credentials_key = render.TOKEN_KEY
+
+    def network_zone(self, location: str) -> str:
+        return LOCATIONS[location].network_zone
+
+    def price_list(self, location: str | None = None) -> PriceList:
+        return PriceList(
+            source=f"catalog of {catalog.TAKEN_ON}",
+            currency="EUR",
+            vat_note="list prices without VAT",
+            machine={name: st.monthly_eur for name, st in SERVER_TYPES.items()},
+            load_balancer=dict(catalog.LOAD_BALANCER_EUR),
+            ipv4=catalog.PRIMARY_IPV4_EUR,
+        )
 
     def check(self, spec: PlatformSpec) -> list[Problem]:
         return checks.check(spec)
@@ -67,7 +84,7 @@ class HetznerProvider:
         return render.remediation_template(cluster, name)
 
     def addon_charts(self, spec: PlatformSpec, cluster: ClusterSpec) -> list[tuple]:
-        from providers.hetzner import addons
+        from clusterctl_py.providers.hetzner import addons
 
         return addons.addon_charts(spec, cluster)
 

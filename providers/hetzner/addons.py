@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from clusterctl_py import versions
 from clusterctl_py.render.addons import CCM_LABEL, CSI_LABEL
-from providers.hetzner.render import TOKEN_KEY, TOKEN_SECRET
+from clusterctl_py.providers.hetzner.render import TOKEN_KEY, TOKEN_SECRET
 
 if TYPE_CHECKING:
     from clusterctl_py.spec import ClusterSpec, PlatformSpec

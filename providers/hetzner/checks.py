@@ -14,8 +14,8 @@ import ipaddress
 from typing import TYPE_CHECKING, Iterator
 
 from clusterctl_py.errors import Problem
-from providers.hetzner.catalog import LOCATIONS, SERVER_TYPES, current_server_types
-from providers.hetzner.limits import NETWORK_SERVER_LIMIT, ROLLOUT_SURGE
+from clusterctl_py.providers.hetzner.catalog import LOCATIONS, SERVER_TYPES, current_server_types
+from clusterctl_py.providers.hetzner.limits import NETWORK_SERVER_LIMIT, ROLLOUT_SURGE
 
 if TYPE_CHECKING:
     from clusterctl_py.spec import ClusterSpec, PlatformSpec
@@ -45,7 +45,7 @@ def check_hetzner(spec: PlatformSpec) -> Iterator[Problem]:
 
 
 def _check_cluster(spec: PlatformSpec, ci: int, cluster: ClusterSpec) -> Iterator[Problem]:
-    from providers.hetzner import PROVIDER
+    from clusterctl_py.providers.hetzner import PROVIDER
 
     base = f"clusters[{ci}]"
     location = cluster.location or _default_location(spec)

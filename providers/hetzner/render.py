@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from clusterctl_py.render.meta import metadata
-from providers.base import Manifest, MachineRole
+from clusterctl_py.providers.base import Manifest, MachineRole
 
 if TYPE_CHECKING:
     from clusterctl_py.spec import ClusterSpec, PlatformSpec
@@ -20,7 +20,7 @@ TOKEN_KEY = "hcloud"
 
 
 def hetzner_cluster(spec: PlatformSpec, cluster: ClusterSpec, placement_groups: list[str]) -> Manifest:
-    from providers.hetzner.catalog import LOCATIONS
+    from clusterctl_py.providers.hetzner.catalog import LOCATIONS
 
     hz = spec.hetzner
     location = spec.location_of(cluster)

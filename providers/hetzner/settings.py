@@ -18,7 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from clusterctl_py import networks
 from clusterctl_py.errors import invalid
-from providers.hetzner.catalog import LOCATIONS, NETWORK_ZONES
+from clusterctl_py.providers.hetzner.catalog import LOCATIONS, NETWORK_ZONES
 
 
 def _location(value: str) -> str:

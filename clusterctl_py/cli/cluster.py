@@ -1,9 +1,4 @@
-"""The `clusterctl-py` command line.
-
-Commands stay thin: parse flags, call the library, print. Heavy modules
-(pulumi, kubernetes, hcloud) are imported inside the commands that need
-them, so `--help` answers instantly.
-"""
+"""Cluster lifecycle: validate, cost, generate (offline), and up, preview, destroy (through Pulumi)."""
 
 from __future__ import annotations
 
@@ -11,71 +6,18 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from clusterctl_py import __version__
+from clusterctl_py.cli import PlatformFile, fail, load_spec
 
-app = typer.Typer(
-    name="clusterctl-py",
-    help="Cluster API lifecycle manager for Hetzner Cloud: render, create and run Kubernetes clusters.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+app = typer.Typer()
 generate_app = typer.Typer(
     help="Render manifests offline, without a token or a cluster.", no_args_is_help=True
 )
 app.add_typer(generate_app, name="generate")
-
-EXIT_BAD_INPUT = 2
-
-PlatformFile = Annotated[
-    Path,
-    typer.Option(
-        "--file",
-        "-f",
-        help="Platform spec (YAML). See examples/platform.yaml.",
-        envvar="CLUSTERCTL_PY_FILE",
-        show_default=True,
-    ),
-]
-
-
-def fail(lines: str | list[str], code: int = EXIT_BAD_INPUT) -> NoReturn:
-    for line in [lines] if isinstance(lines, str) else lines:
-        typer.echo(f"error: {line}", err=True)
-    raise typer.Exit(code)
-
-
-def load_spec(path: Path):
-    from clusterctl_py import spec
-    from clusterctl_py.errors import SpecError
-
-    try:
-        return spec.load(path)
-    except SpecError as err:
-        fail(err.render().splitlines())
-
-
-def _version(value: bool) -> None:
-    if value:
-        from clusterctl_py import versions
-
-        typer.echo(f"clusterctl-py {__version__} (Cluster API {versions.CAPI}, CAPH {versions.CAPH})")
-        raise typer.Exit()
-
-
-@app.callback()
-def main_options(
-    version: Annotated[
-        Optional[bool],
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
-    ] = None,
-) -> None:
-    """Cluster API lifecycle manager for Hetzner Cloud."""
 
 
 @app.command()
@@ -103,7 +45,8 @@ def cost(file: PlatformFile = Path("platform.yaml")) -> None:
         count = f"{line.count_min}" if line.count_min == line.count_max else f"{line.count_min}-{line.count_max}"
         typer.echo(f"{line.item:<{width}}  {count:>7}  {line.unit_eur:>8.2f}  {line.min_eur:>8.2f}  {line.max_eur:>8.2f}")
     typer.echo(f"{'total per month':<{width}}  {'':>7}  {'':>8}  {estimate.min_eur:>8.2f}  {estimate.max_eur:>8.2f}")
-    typer.echo(f"List prices without VAT as of {estimate.prices_taken_on}; traffic, volumes and app load balancers extra.")
+    prices = estimate.prices
+    typer.echo(f"{prices.currency}, {prices.vat_note}, from the {prices.source}; traffic, volumes and app load balancers extra.")
 
 
 @generate_app.command("cluster")
@@ -120,17 +63,14 @@ def generate_cluster(
     The output is what a management cluster needs (plus the `hcloud` token
     secret, which is never rendered). Same spec, byte-identical output.
     """
-    from clusterctl_py.errors import SpecError
     from clusterctl_py.render import dump_all, render_cluster
 
     spec = load_spec(file)
-    try:
-        cluster = spec.cluster(name)
-    except SpecError as err:
-        fail(err.render().splitlines())
+    cluster = spec.cluster(name)
     header = (
         f"Cluster {cluster.name}, rendered by clusterctl-py {__version__} from {file.name}.\n"
-        f"Needs the secret 'hcloud' (key 'hcloud': a Hetzner API token) in namespace '{cluster.ns}'."
+        f"Needs the secret '{spec.provider.credentials_secret}' (key '{spec.provider.credentials_key}': "
+        f"a Hetzner API token) in namespace '{cluster.ns}'."
     )
     from clusterctl_py.render.cluster_autoscaler import render_cluster_autoscaler
 
@@ -184,21 +124,17 @@ PULUMI_MISSING = (
 def _run(action: str, file: Path, cluster: str | None, org: str | None, parallel: int, confirm=None) -> None:
     import shutil
 
-    from clusterctl_py.errors import SpecError
     from clusterctl_py.ops import engine as engine_mod
     from clusterctl_py.ops.plan import check_api_reachable, check_token, plan
     from clusterctl_py.ops.runner import execute, summary
 
     spec = load_spec(file)
     # Every check before anything is touched.
-    try:
-        if action == "up":
-            check_api_reachable(spec, str(file))
-        if cluster is not None:
-            spec.cluster(cluster)
-        token = check_token(os.environ.get("HCLOUD_TOKEN"))
-    except SpecError as err:
-        fail(err.render().splitlines())
+    if action == "up":
+        check_api_reachable(spec, str(file))
+    if cluster is not None:
+        spec.cluster(cluster)
+    token = check_token(os.environ.get("HCLOUD_TOKEN"))
     if shutil.which("pulumi") is None:
         fail(PULUMI_MISSING)
     if confirm is not None:
@@ -207,7 +143,7 @@ def _run(action: str, file: Path, cluster: str | None, org: str | None, parallel
     try:
         organization = engine.organization(org)
     except engine_mod.EngineError as exc:
-        fail(str(exc))
+        fail(str(exc))  # nothing ran yet: the organisation given or found is not usable
     results = execute(action, plan(spec, action, file, org=organization, cluster=cluster), engine, parallel=parallel)
     typer.echo(f"{action} in {organization}:")
     for line in summary(action, results):
@@ -256,9 +192,3 @@ def destroy(
     _run("destroy", file, cluster, org, parallel, confirm=confirm)
 
 
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,5 @@
+"""`python -m clusterctl_py.cli`."""
+
+from clusterctl_py.cli import main
+
+main()
