@@ -91,10 +91,11 @@ def main_options(
 
 def _register() -> None:
     # Imported here: the group modules import this one for the shared options.
-    from clusterctl_py.cli import cluster
+    from clusterctl_py.cli import cluster, day2
 
     # Without a name, a group's commands join the root (`clusterctl-py up`, not `clusterctl-py cluster up`).
     app.add_typer(cluster.app)
+    app.add_typer(day2.app)
 
 
 _register()
