@@ -211,3 +211,41 @@ def test_generated_yaml_has_no_trailing_whitespace(run):
     assert result.exit_code == 0
     assert [line for line in result.stdout.splitlines() if line != line.rstrip()] == []
     assert result.stdout.startswith("# Cluster prod, rendered by clusterctl-py")
+
+
+@pytest.mark.parametrize("error, code", [("failed", 1), ("bad input", 2)])
+def test_our_errors_become_error_lines_and_their_exit_code(run, monkeypatch, error, code):
+    # Any command: the root group is the one place that turns our errors into output.
+    from clusterctl_py import spec
+    from clusterctl_py.errors import ClusterctlError, Problem, SpecError
+
+    if code == 1:
+        raised = ClusterctlError("hetzner: the token was revoked\nnothing was deleted")
+    else:
+        raised = SpecError([Problem("clusters[0].name", "bad"), Problem("hetzner.location", "worse")])
+
+    def load(path):
+        raise raised
+
+    monkeypatch.setattr(spec, "load", load)
+    result = run("validate", "-f", EXAMPLE)
+    assert result.exit_code == code
+    assert result.stdout == ""
+    expected = (
+        ["error: hetzner: the token was revoked", "error: nothing was deleted"]
+        if code == 1
+        else ["error: clusters[0].name: bad", "error: hetzner.location: worse"]
+    )
+    assert result.stderr.splitlines() == expected
+
+
+def test_every_error_of_ours_shares_the_root():
+    from clusterctl_py.clients import errors as client_errors
+    from clusterctl_py.errors import ClusterctlError, SpecError
+    from clusterctl_py.fetch import FetchError
+    from clusterctl_py.ops.engine import EngineError
+    from clusterctl_py.wait import ApiNotReady
+
+    for cls in (SpecError, FetchError, EngineError, ApiNotReady, client_errors.ClientError):
+        assert issubclass(cls, ClusterctlError), cls
+    assert SpecError.exit_code == 2 and ClusterctlError.exit_code == 1
