@@ -8,7 +8,36 @@ from typing import Any
 
 import pytest
 
-from clusterctl_py import spec as spec_mod
+
+def _mutated_providers() -> None:
+    """Under mutmut, import `clusterctl_py.providers` from its mutated copy.
+
+    mutmut copies `providers/` beside the copied `clusterctl_py/` (it knows
+    nothing of pyproject's package-dir mapping), so without this the editable
+    install's finder would import the unmutated providers from the checkout.
+    """
+    import importlib.util
+    import os
+    import sys
+
+    if "MUTANT_UNDER_TEST" not in os.environ or "clusterctl_py.providers" in sys.modules:
+        return
+    import clusterctl_py
+
+    copy = Path(clusterctl_py.__file__).resolve().parents[1] / "providers"
+    if not (copy / "__init__.py").is_file():
+        return
+    spec = importlib.util.spec_from_file_location(
+        "clusterctl_py.providers", copy / "__init__.py", submodule_search_locations=[str(copy)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["clusterctl_py.providers"] = module
+    spec.loader.exec_module(module)
+
+
+_mutated_providers()
+
+from clusterctl_py import spec as spec_mod  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "platform.yaml"
