@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from clusterctl_py.cli import PlatformFile
+from clusterctl_py.cli import PlatformFile, load_spec
 from clusterctl_py.cli.cluster import Org
 
 app = typer.Typer()
@@ -53,3 +53,69 @@ def scale(
     else:
         typer.echo(f"{file}: already {change.summary()}; applying the cluster's stack")
     run_stacks("up", change.edited.spec, file, name, engine, organization, parallel=1)
+
+
+# --- upgrade -------------------------------------------------------------------
+
+upgrade_app = typer.Typer(
+    help="Kubernetes upgrades of the workload clusters, one minor at a time: plan, then apply.", no_args_is_help=True
+)
+app.add_typer(upgrade_app, name="upgrade")
+
+Kubeconfig = Annotated[
+    Optional[Path],
+    typer.Option("--kubeconfig", help="The management cluster's kubeconfig. Default: KUBECONFIG, else the management stack's output."),
+]
+
+
+@upgrade_app.command("plan")
+def upgrade_plan(file: PlatformFile = Path("platform.yaml"), kubeconfig: Kubeconfig = None) -> None:
+    """What each workload cluster runs and may move to next; the management cluster against the pins.
+
+    Per workload cluster: the version in platform.yaml, what the control plane and the machines
+    run, and the next version (one minor at a time). Then the Cluster API providers (clusterctl's
+    inventory), cert-manager and k3s of the management cluster against the pinned versions.
+    """
+    from clusterctl_py.ops import upgrade as upgrade_ops
+
+    spec = load_spec(file)
+    reader = upgrade_ops.default_reader(spec, kubeconfig)
+    clusters = [upgrade_ops.plan_cluster(c, reader.cluster(c.name, c.ns)) for c in spec.clusters]
+    management = upgrade_ops.plan_management(spec, reader.management())
+    for line in upgrade_ops.render_plan(clusters, management):
+        typer.echo(line)
+
+
+@upgrade_app.command("apply")
+def upgrade_apply(
+    file: PlatformFile = Path("platform.yaml"),
+    cluster: Annotated[Optional[str], typer.Option("--cluster", help="Only this workload cluster. Default: each, one after the other.")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="Target version, e.g. v1.34.2. Default: the plan's next version.", show_default=False)] = None,
+    org: Org = None,
+    kubeconfig: Kubeconfig = None,
+    poll: Annotated[float, typer.Option("--poll", min=0, help="Seconds between looks at the rollout.")] = 20.0,
+    timeout: Annotated[float, typer.Option("--timeout", min=0, help="Minutes to follow one cluster's rollout.")] = 180.0,
+) -> None:
+    """Move workload clusters to their next version and follow the rollout to the last machine.
+
+    Writes the version into platform.yaml, applies the cluster's stack, then follows the rollout
+    (control plane first, then each pool). Run it again after an interruption: a rollout under way
+    is followed, never bumped a second time.
+    """
+    from clusterctl_py.cli.cluster import run_stacks, stack_engine
+    from clusterctl_py.ops import upgrade as upgrade_ops
+
+    class Stacks:
+        def prepare(self, spec, cluster_name):
+            self.engine, self.organization = stack_engine("up", spec, file, cluster_name, org)
+
+        def up(self, spec, cluster_name):
+            run_stacks("up", spec, file, cluster_name, self.engine, self.organization, parallel=1)
+
+    spec = load_spec(file)
+    names = [spec.cluster(cluster).name] if cluster else [c.name for c in spec.clusters]
+    reader = upgrade_ops.default_reader(spec, kubeconfig)
+    upgrade_ops.apply(
+        file, spec, names, to, reader, Stacks(), typer.echo, lambda line: typer.echo(line, err=True),
+        poll=poll, timeout=timeout * 60,
+    )

@@ -20,12 +20,13 @@ on observed states without a cluster:
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
-from clusterctl_py import versions
+from clusterctl_py import spec_edit, versions
 from clusterctl_py.errors import ClusterctlError, Problem, SpecError
 from clusterctl_py.render.capi_components import PROVIDERS
 from clusterctl_py.spec import KubernetesVersion
@@ -310,6 +311,128 @@ def progress(state: ClusterState, target: str) -> Progress:
         phases.append(Phase(f"pool {md.name}", on, total, done, waiting))
     settling = rollout(state).reason if all(p.done for p in phases) else ""
     return Progress(state.name, target, tuple(phases), settling)
+
+
+def _elapsed(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 60:02d}:{s % 60:02d}"
+
+
+def follow(
+    reader: ObservedState,
+    cluster: ClusterSpec,
+    target: str,
+    say: Callable[[str], None],
+    *,
+    poll: float = 20.0,
+    timeout: float = 3 * 3600.0,
+    quiet: float = 300.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Progress:
+    """Read the cluster every `poll` seconds until `target` runs on every machine.
+
+    `say` gets a line when the progress changes, and every `quiet` seconds
+    while it does not (so a long drain still shows signs of life). Past
+    `timeout` the rollout goes on in the cluster, and following it ends with
+    an error that says how to follow it again.
+    """
+    started = clock()
+    shown: tuple | None = None
+    last = started
+    while True:
+        now = progress(reader.cluster(cluster.name, cluster.ns), target)
+        elapsed = clock() - started
+        key = (now.current, now.settling)
+        if key != shown or clock() - last >= quiet:
+            say(now.line(_elapsed(elapsed)))
+            shown, last = key, clock()
+        if now.done:
+            return now
+        if elapsed >= timeout:
+            raise ClusterctlError(
+                f"{cluster.name}: {target} is still rolling out after {int(timeout // 60)} minutes"
+                f" ({now.line(_elapsed(elapsed))}); it goes on in the cluster:"
+                f" `clusterctl-py upgrade apply --cluster {cluster.name}` follows it again"
+            )
+        sleep(poll)
+
+
+class Interrupted(ClusterctlError):
+    """Following stopped (Ctrl-C); the rollout itself goes on in the cluster."""
+
+    exit_code = 130
+
+
+class Stacks(Protocol):
+    """How `apply` runs a cluster's stack: the path of `up --cluster NAME`."""
+
+    def prepare(self, spec: PlatformSpec, cluster: str | None) -> None:
+        """Check every prerequisite (token, pulumi, organisation); nothing is touched yet."""
+
+    def up(self, spec: PlatformSpec, cluster: str) -> None:
+        """Apply the cluster's stack; raise if it failed."""
+
+
+def apply(
+    file: Path,
+    spec: PlatformSpec,
+    clusters: list[str],
+    to: str | None,
+    reader: ObservedState,
+    stacks: Stacks,
+    say: Callable[[str], None],
+    note: Callable[[str], None],
+    *,
+    poll: float = 20.0,
+    timeout: float = 3 * 3600.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Upgrade `clusters` one after the other: write the version, apply the stack, follow the rollout.
+
+    Every refusal comes before anything is touched; each part already done
+    (file written, stack applied, machines replaced) is skipped, so running
+    it again after an interruption resumes. `say` gets results, `note` the
+    progress lines.
+    """
+
+    def step(name: str, to: str | None) -> Step:
+        c = spec.cluster(name)
+        return next_step(c, reader.cluster(c.name, c.ns), to)
+
+    steps = {name: step(name, to) for name in clusters}
+    for name in clusters:
+        if steps[name].target is None:
+            say(steps[name].message)
+    todo = [name for name in clusters if steps[name].target is not None]
+    prepared = False
+    if any(steps[name].write or steps[name].run_stack for name in todo):
+        stacks.prepare(spec, clusters[0] if len(clusters) == 1 else None)
+        prepared = True
+    for i, name in enumerate(todo):
+        # Later clusters may have moved while the one before rolled out: decided again, for the same target.
+        now = step(name, steps[name].target) if i else steps[name]
+        say(now.message)
+        if now.target is None:
+            continue
+        if now.write:
+            edited = spec_edit.prepare(file, [spec_edit.Edit(f"clusters[name={name}].kubernetesVersion", now.target)])
+            spec_edit.write(edited)
+            spec = edited.spec
+            say(f"{file}: clusters[name={name}].kubernetesVersion set to {now.target}")
+        if now.run_stack:
+            if not prepared:
+                stacks.prepare(spec, name)
+                prepared = True
+            stacks.up(spec, name)
+        try:
+            follow(reader, spec.cluster(name), now.target, note, poll=poll, timeout=timeout, sleep=sleep)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted: the rollout of {now.target} goes on in the cluster;"
+                f" `clusterctl-py upgrade apply --cluster {name}` follows it again"
+            ) from None
+        say(f"{name}: {now.target} on every machine")
 
 
 # --- choosing the next version ---------------------------------------------------------
