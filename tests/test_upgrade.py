@@ -386,3 +386,27 @@ def test_a_cluster_that_is_not_there_cannot_be_upgraded():
         next_step(cluster_spec(OLD), ClusterState("prod", None), None)
     assert str(info.value) == "prod: no KubeadmControlPlane found; the cluster is not created (`clusterctl-py up --cluster prod` creates it)"
     assert info.value.exit_code == 1
+
+
+def test_follow_says_each_change_once_and_again_when_quiet_for_long():
+    stages = iter([cs.not_started(), cs.not_started(), cs.not_started(), cs.control_plane_half_way(), cs.all_done()])
+
+    class Reader:
+        def cluster(self, name, namespace):
+            return next(stages)
+
+    now = [0.0]
+    said = []
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    done = upgrade.follow(Reader(), cluster_spec(NEW), NEW, said.append, poll=200, quiet=300, clock=lambda: now[0], sleep=sleep)
+    assert done.done
+    assert said == [
+        "prod: phase 1/2 control plane: 0/3 machines on v1.34.11 (00:00 elapsed)",
+        # Unchanged at 200 s; at 400 s it has been quiet for 300 s: said again.
+        "prod: phase 1/2 control plane: 0/3 machines on v1.34.11 (06:40 elapsed)",
+        "prod: phase 1/2 control plane: 2/3 machines on v1.34.11 (10:00 elapsed)",
+        "prod: v1.34.11 on every machine (13:20 elapsed)",
+    ]

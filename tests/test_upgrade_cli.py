@@ -13,7 +13,7 @@ from clusterctl_py.ops import upgrade as upgrade_mod
 from clusterctl_py.ops.upgrade import ClusterState, InstalledProvider, ManagementState
 from tests.conftest import EXAMPLE
 from tests.support import cluster_states as cs
-from tests.support.cluster_states import NEW, OLD
+from tests.support.cluster_states import NEW
 from tests.support.fake_engine import FakeEngine
 
 TOKEN = "Ab3" * 21 + "x"
@@ -357,3 +357,24 @@ def test_help_of_the_new_commands_imports_no_sdk(args):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "Usage: " in out and "HEAVY []" in out
+
+
+def test_without_cluster_each_is_upgraded_and_one_not_created_is_skipped(env):
+    engine, platform, prod, reader, _ = env
+    platform.write_text(platform.read_text() + STAGING)
+    reader.clusters["staging"] = FakeCluster(ClusterState("staging", None), [])
+    result = invoke("upgrade", "apply", "--poll", "0", "-f", str(platform))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (
+        "staging: no KubeadmControlPlane found; the cluster is not created"
+        " (`clusterctl-py up --cluster staging` creates it); skipped"
+    )
+    assert result.stdout.splitlines()[-1] == "prod: v1.34.11 on every machine"
+    assert [s for _, _, s, *_ in engine.runs] == ["mgmt-cluster-prod"]
+    assert "kubernetesVersion: v1.36.2   # the newest minor" in platform.read_text()
+
+    alone = invoke("upgrade", "apply", "--cluster", "staging", "-f", str(platform))
+    assert alone.exit_code == 1
+    assert alone.stderr.splitlines() == [
+        "error: staging: no KubeadmControlPlane found; the cluster is not created (`clusterctl-py up --cluster staging` creates it)"
+    ]

@@ -150,8 +150,12 @@ def default_reader(spec: PlatformSpec, kubeconfig: Path | None = None) -> Observ
 # --- what runs -------------------------------------------------------------------------
 
 
-def _not_created(name: str) -> ClusterctlError:
-    return ClusterctlError(f"{name}: no KubeadmControlPlane found; the cluster is not created (`clusterctl-py up --cluster {name}` creates it)")
+class NotCreated(ClusterctlError):
+    """The cluster has no KubeadmControlPlane: `up` has not created it."""
+
+
+def _not_created(name: str) -> NotCreated:
+    return NotCreated(f"{name}: no KubeadmControlPlane found; the cluster is not created (`clusterctl-py up --cluster {name}` creates it)")
 
 
 def _condition(conditions: tuple[Condition, ...], kind: str) -> Condition | None:
@@ -400,7 +404,15 @@ def apply(
         c = spec.cluster(name)
         return next_step(c, reader.cluster(c.name, c.ns), to)
 
-    steps = {name: step(name, to) for name in clusters}
+    steps: dict[str, Step] = {}
+    for name in clusters:
+        try:
+            steps[name] = step(name, to)
+        except NotCreated as exc:
+            if len(clusters) == 1:
+                raise
+            # Upgrading every cluster: one that `up` has not created yet has nothing to upgrade.
+            steps[name] = Step(None, False, False, f"{exc}; skipped")
     for name in clusters:
         if steps[name].target is None:
             say(steps[name].message)
