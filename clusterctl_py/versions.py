@@ -33,6 +33,17 @@ RUNC = "1.2.5"  # as in CAPH v1.1.8 cluster templates
 # v1.32-v1.36; the intersection is what we allow.
 KUBERNETES_MIN = (1, 32)
 KUBERNETES_MAX = (1, 36)
+# Newest patch of each supported minor seen when these pins were checked
+# (kubernetes.io/releases/<minor>/, kubernetes/kubernetes tags). `upgrade`
+# moves to these, and accepts no newer patch: machines install kubelet and
+# kubeadm from pkgs.k8s.io, and a patch not released there never boots.
+KUBERNETES_PATCHES = {
+    (1, 32): "v1.32.13",
+    (1, 33): "v1.33.13",
+    (1, 34): "v1.34.11",
+    (1, 35): "v1.35.9",
+    (1, 36): "v1.36.4",
+}
 
 # Upstream release artefacts, in clusterctl's URL convention.
 GITHUB_RELEASE = "https://github.com/{org}/{repo}/releases/download/{tag}/{asset}"

@@ -121,15 +121,13 @@ PULUMI_MISSING = (
 )
 
 
-def _run(action: str, file: Path, cluster: str | None, org: str | None, parallel: int, confirm=None) -> None:
+def stack_engine(action: str, spec, file: Path, cluster: str | None, org: str | None, confirm=None):
+    """Every check before anything is touched; then the engine and the organisation the stacks live in."""
     import shutil
 
     from clusterctl_py.ops import engine as engine_mod
-    from clusterctl_py.ops.plan import check_api_reachable, check_token, plan
-    from clusterctl_py.ops.runner import execute, summary
+    from clusterctl_py.ops.plan import check_api_reachable, check_token
 
-    spec = load_spec(file)
-    # Every check before anything is touched.
     if action == "up":
         check_api_reachable(spec, str(file))
     if cluster is not None:
@@ -144,12 +142,26 @@ def _run(action: str, file: Path, cluster: str | None, org: str | None, parallel
         organization = engine.organization(org)
     except engine_mod.EngineError as exc:
         fail(str(exc))  # nothing ran yet: the organisation given or found is not usable
+    return engine, organization
+
+
+def run_stacks(action: str, spec, file: Path, cluster: str | None, engine, organization: str, parallel: int) -> None:
+    """Run the plan's stacks, print one line per stack, exit 1 if one failed."""
+    from clusterctl_py.ops.plan import plan
+    from clusterctl_py.ops.runner import execute, summary
+
     results = execute(action, plan(spec, action, file, org=organization, cluster=cluster), engine, parallel=parallel)
     typer.echo(f"{action} in {organization}:")
     for line in summary(action, results):
         typer.echo(line)
     if any(r.failed for r in results):
         fail([f"stack {r.run.stack} failed during {action}: {r.detail}" for r in results if r.status == "failed"], code=1)
+
+
+def _run(action: str, file: Path, cluster: str | None, org: str | None, parallel: int, confirm=None) -> None:
+    spec = load_spec(file)
+    engine, organization = stack_engine(action, spec, file, cluster, org, confirm)
+    run_stacks(action, spec, file, cluster, engine, organization, parallel)
 
 
 @app.command()

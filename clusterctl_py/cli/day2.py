@@ -6,6 +6,116 @@ Commands here talk to the management cluster and to Hetzner through
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
 
+from clusterctl_py.cli import PlatformFile, load_spec
+from clusterctl_py.cli.cluster import Org
+
 app = typer.Typer()
+
+
+# --- scale ---------------------------------------------------------------------
+
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show the change to the file; write and apply nothing.")]
+
+
+@app.command()
+def scale(
+    name: Annotated[str, typer.Argument(help="Workload cluster, as in the spec's clusters[].name.")],
+    pool: Annotated[str, typer.Argument(help="Pool, as in the cluster's pools[].name.")],
+    min_: Annotated[Optional[int], typer.Option("--min", help="New lower bound of the autoscaler.", show_default=False)] = None,
+    max_: Annotated[Optional[int], typer.Option("--max", help="New upper bound of the autoscaler.", show_default=False)] = None,
+    file: PlatformFile = Path("platform.yaml"),
+    dry_run: DryRun = False,
+    org: Org = None,
+) -> None:
+    """Change a pool's autoscaler bounds in platform.yaml, then apply that one cluster's stack.
+
+    Only min/max change in the file (comments and layout stay); the cluster-autoscaler keeps
+    owning the replica count. Bounds the spec refuses are refused before anything is written.
+    """
+    from clusterctl_py import spec_edit
+    from clusterctl_py.cli.cluster import run_stacks, stack_engine
+    from clusterctl_py.ops import scale as scale_ops
+
+    change = scale_ops.prepare(file, name, pool, min_, max_)
+    if dry_run:
+        typer.echo(change.edited.diff() or f"{file}: already {change.summary()}; nothing to write")
+        return
+    # Token, pulumi and organisation are checked before the file is touched.
+    engine, organization = stack_engine("up", change.edited.spec, file, name, org)
+    if change.changed:
+        spec_edit.write(change.edited)
+        typer.echo(f"{file}: {change.summary()}")
+    else:
+        typer.echo(f"{file}: already {change.summary()}; applying the cluster's stack")
+    run_stacks("up", change.edited.spec, file, name, engine, organization, parallel=1)
+
+
+# --- upgrade -------------------------------------------------------------------
+
+upgrade_app = typer.Typer(
+    help="Kubernetes upgrades of the workload clusters, one minor at a time: plan, then apply.", no_args_is_help=True
+)
+app.add_typer(upgrade_app, name="upgrade")
+
+Kubeconfig = Annotated[
+    Optional[Path],
+    typer.Option("--kubeconfig", help="The management cluster's kubeconfig. Default: KUBECONFIG, else the management stack's output."),
+]
+
+
+@upgrade_app.command("plan")
+def upgrade_plan(file: PlatformFile = Path("platform.yaml"), kubeconfig: Kubeconfig = None) -> None:
+    """What each workload cluster runs and may move to next; the management cluster against the pins.
+
+    Per workload cluster: the version in platform.yaml, what the control plane and the machines
+    run, and the next version (one minor at a time). Then the Cluster API providers (clusterctl's
+    inventory), cert-manager and k3s of the management cluster against the pinned versions.
+    """
+    from clusterctl_py.ops import upgrade as upgrade_ops
+
+    spec = load_spec(file)
+    reader = upgrade_ops.default_reader(spec, kubeconfig)
+    clusters = [upgrade_ops.plan_cluster(c, reader.cluster(c.name, c.ns)) for c in spec.clusters]
+    management = upgrade_ops.plan_management(spec, reader.management())
+    for line in upgrade_ops.render_plan(clusters, management):
+        typer.echo(line)
+
+
+@upgrade_app.command("apply")
+def upgrade_apply(
+    file: PlatformFile = Path("platform.yaml"),
+    cluster: Annotated[Optional[str], typer.Option("--cluster", help="Only this workload cluster. Default: each, one after the other.")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="Target version, e.g. v1.34.2. Default: the plan's next version.", show_default=False)] = None,
+    org: Org = None,
+    kubeconfig: Kubeconfig = None,
+    poll: Annotated[float, typer.Option("--poll", min=0, help="Seconds between looks at the rollout.")] = 20.0,
+    timeout: Annotated[float, typer.Option("--timeout", min=0, help="Minutes to follow one cluster's rollout.")] = 180.0,
+) -> None:
+    """Move workload clusters to their next version and follow the rollout to the last machine.
+
+    Writes the version into platform.yaml, applies the cluster's stack, then follows the rollout
+    (control plane first, then each pool). Run it again after an interruption: a rollout under way
+    is followed, never bumped a second time.
+    """
+    from clusterctl_py.cli.cluster import run_stacks, stack_engine
+    from clusterctl_py.ops import upgrade as upgrade_ops
+
+    class Stacks:
+        def prepare(self, spec, cluster_name):
+            self.engine, self.organization = stack_engine("up", spec, file, cluster_name, org)
+
+        def up(self, spec, cluster_name):
+            run_stacks("up", spec, file, cluster_name, self.engine, self.organization, parallel=1)
+
+    spec = load_spec(file)
+    names = [spec.cluster(cluster).name] if cluster else [c.name for c in spec.clusters]
+    reader = upgrade_ops.default_reader(spec, kubeconfig)
+    upgrade_ops.apply(
+        file, spec, names, to, reader, Stacks(), typer.echo, lambda line: typer.echo(line, err=True),
+        poll=poll, timeout=timeout * 60,
+    )

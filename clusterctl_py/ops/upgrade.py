@@ -1,0 +1,739 @@
+"""Kubernetes upgrades of workload clusters: what runs, what may come next, and how far a rollout got.
+
+Pure functions over records of what the management cluster shows (built
+from the API by the reader behind `ObservedState`), so every rule is tested
+on observed states without a cluster:
+
+- What runs is the lowest version among the control plane and the
+  machines' kubelets, not the version in platform.yaml, nor the
+  KubeadmControlPlane's spec: its webhook compares a new version with the
+  old spec only (kubernetes-sigs/cluster-api
+  controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go
+  validateVersion), so a second bump during a rollout would pass it.
+- One minor at a time, never down: kubeadm upgrades one minor per step and
+  has no downgrade; the control plane goes first, and kubelets may lag it but
+  never lead it (https://kubernetes.io/releases/version-skew-policy/#kubelet).
+- Targets stay inside what the pinned CAPI and CAPH support
+  (clusterctl_py/versions.py) and at or below the newest patch known there.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Protocol
+
+from pydantic import TypeAdapter, ValidationError
+
+from clusterctl_py import spec_edit, versions
+from clusterctl_py.errors import ClusterctlError, Problem, SpecError
+from clusterctl_py.render.capi_components import PROVIDERS
+from clusterctl_py.spec import KubernetesVersion
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from clusterctl_py.spec import ClusterSpec, PlatformSpec
+
+CONTROL_PLANE = "control-plane"  # Machine.group of control-plane machines
+
+Version = tuple[int, int, int]
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$")
+
+
+def parse(text: str) -> Version | None:
+    """(major, minor, patch) of `v1.33.4`, `v1.33.4+k3s1`; None if it is no version."""
+    m = _VERSION.match(text.strip()) if text else None
+    return (int(m[1]), int(m[2]), int(m[3])) if m else None
+
+
+def show(version: Version) -> str:
+    return "v{}.{}.{}".format(*version)
+
+
+def _minor(version: Version) -> str:
+    return f"v{version[0]}.{version[1]}"
+
+
+# --- what the management cluster shows ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A v1beta2 condition (metav1.Condition): type, status True/False/Unknown, reason, message."""
+
+    type: str
+    status: str
+    reason: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ControlPlane:
+    """The cluster's KubeadmControlPlane (controlplane.cluster.x-k8s.io/v1beta2)."""
+
+    name: str
+    version: str  # spec.version
+    status_version: str | None  # status.version: the oldest version among its machines
+    replicas: int  # spec.replicas
+    generation: int = 1
+    observed_generation: int = 1
+    conditions: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One MachineDeployment (cluster.x-k8s.io/v1beta2) of the cluster."""
+
+    name: str
+    version: str  # spec.template.spec.version
+    replicas: int | None  # spec.replicas: the autoscaler's, None until CAPI defaults it
+    status_replicas: int | None = None
+    up_to_date_replicas: int | None = None
+    generation: int = 1
+    observed_generation: int = 1
+    conditions: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class Machine:
+    """One Machine and the kubelet its node runs (status.nodeInfo.kubeletVersion)."""
+
+    name: str
+    group: str  # CONTROL_PLANE, or the name of its MachineDeployment
+    kubelet_version: str | None  # None until the machine has a node
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    name: str
+    control_plane: ControlPlane | None  # None: no KubeadmControlPlane (the cluster is not created)
+    deployments: tuple[Deployment, ...] = ()
+    machines: tuple[Machine, ...] = ()
+
+
+@dataclass(frozen=True)
+class InstalledProvider:
+    """One clusterctl inventory `Provider` (clusterctl.cluster.x-k8s.io/v1alpha3)."""
+
+    provider_name: str
+    type: str
+    version: str
+
+
+@dataclass(frozen=True)
+class ManagementState:
+    providers: tuple[InstalledProvider, ...]
+    # cert-manager's Deployments: name -> their app.kubernetes.io/version label (None: no label).
+    cert_manager: tuple[tuple[str, str | None], ...]
+    # The management servers: node name -> kubelet version, as k3s reports it (v1.33.5+k3s1).
+    k3s_nodes: tuple[tuple[str, str], ...]
+
+
+class ObservedState(Protocol):
+    """What the management cluster shows; one read per call, never cached (rollouts move)."""
+
+    def management(self) -> ManagementState: ...
+
+    def cluster(self, name: str, namespace: str) -> ClusterState: ...
+
+
+def default_reader(spec: PlatformSpec, kubeconfig: Path | None = None) -> ObservedState:
+    """The reader for the management cluster of `spec`."""
+    raise ClusterctlError(
+        "upgrade needs the management cluster's API: this build cannot read it yet"
+        " (the Kubernetes client is not wired in); nothing was changed"
+    )
+
+
+# --- what runs -------------------------------------------------------------------------
+
+
+class NotCreated(ClusterctlError):
+    """The cluster has no KubeadmControlPlane: `up` has not created it."""
+
+
+def _not_created(name: str) -> NotCreated:
+    return NotCreated(f"{name}: no KubeadmControlPlane found; the cluster is not created (`clusterctl-py up --cluster {name}` creates it)")
+
+
+def _condition(conditions: tuple[Condition, ...], kind: str) -> Condition | None:
+    return next((c for c in conditions if c.type == kind), None)
+
+
+def _said(c: Condition) -> str:
+    """A condition's message on one line (CAPI writes "Rolling out 2 ...\\n* Version v1.33.4, v1.34.2 required")."""
+    lines = [line.strip().removeprefix("* ") for line in c.message.splitlines() if line.strip()]
+    return "; ".join(lines) or c.reason
+
+
+def running_versions(state: ClusterState) -> list[Version]:
+    """Every version the cluster runs: the control plane's oldest, and each machine's kubelet."""
+    found = []
+    if state.control_plane is not None and state.control_plane.status_version:
+        found.append(parse(state.control_plane.status_version))
+    found += [parse(m.kubelet_version) for m in state.machines if m.kubelet_version]
+    return [v for v in found if v is not None]
+
+
+@dataclass(frozen=True)
+class Rollout:
+    in_progress: bool
+    reason: str = ""  # why it is in progress, for a user
+
+
+def _on(machines: list[Machine], version: Version) -> int:
+    return sum(1 for m in machines if m.kubelet_version and parse(m.kubelet_version) == version)
+
+
+def rollout(state: ClusterState) -> Rollout:
+    """Whether machines are being replaced, and why that is the conclusion.
+
+    Read from the v1beta2 status of the KubeadmControlPlane and the
+    MachineDeployments (status.version, upToDateReplicas and the
+    RollingOut / MachinesUpToDate conditions: kubernetes-sigs/cluster-api
+    api/controlplane/kubeadm/v1beta2/kubeadm_control_plane_types.go,
+    api/core/v1beta2/machinedeployment_types.go), and from the machines'
+    kubelets, so a change not yet picked up by a controller counts too.
+    """
+    cp = state.control_plane
+    if cp is None:
+        return Rollout(False)
+    cp_machines = [m for m in state.machines if m.group == CONTROL_PLANE]
+    want = parse(cp.version)
+    if cp.observed_generation < cp.generation:
+        return Rollout(True, f"the control plane's change to {cp.version} is not picked up by its controller yet")
+    if not cp.status_version:
+        return Rollout(True, "the control plane has no machine running yet")
+    if parse(cp.status_version) != want:
+        on = _on(cp_machines, want) if want else 0
+        return Rollout(
+            True,
+            f"the control plane is moving from {cp.status_version} to {cp.version}"
+            f" ({on} of {cp.replicas} machines on {cp.version})",
+        )
+    for kind, status in (("RollingOut", "True"), ("MachinesUpToDate", "False")):
+        c = _condition(cp.conditions, kind)
+        if c is not None and c.status == status:
+            return Rollout(True, f"the control plane reports {kind}={status}: {_said(c)}")
+    for m in cp_machines:
+        if m.kubelet_version is None or parse(m.kubelet_version) != want:
+            return Rollout(True, f"control-plane machine {m.name} runs {m.kubelet_version or 'no node yet'}, not {cp.version}")
+    for md in state.deployments:
+        mine = [m for m in state.machines if m.group == md.name]
+        md_want = parse(md.version)
+        if md.observed_generation < md.generation:
+            return Rollout(True, f"the change of MachineDeployment {md.name} to {md.version} is not picked up by its controller yet")
+        for kind, status in (("RollingOut", "True"), ("MachinesUpToDate", "False")):
+            c = _condition(md.conditions, kind)
+            if c is not None and c.status == status:
+                return Rollout(True, f"MachineDeployment {md.name} reports {kind}={status}: {_said(c)}")
+        if md.up_to_date_replicas is not None and md.status_replicas is not None and md.up_to_date_replicas < md.status_replicas:
+            return Rollout(True, f"MachineDeployment {md.name} has {md.up_to_date_replicas} of {md.status_replicas} machines up to date")
+        behind = [m for m in mine if m.kubelet_version and parse(m.kubelet_version) != md_want]
+        if behind:
+            return Rollout(
+                True, f"MachineDeployment {md.name}: {len(mine) - len(behind)} of {len(mine)} machines on {md.version}"
+            )
+    return Rollout(False)
+
+
+# --- following a rollout -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str  # "control plane" or "pool <MachineDeployment>"
+    replaced: int  # machines whose kubelet runs the target
+    total: int  # machines wanted
+    done: bool
+    waiting: str = ""  # why it has not started
+
+
+@dataclass(frozen=True)
+class Progress:
+    cluster: str
+    target: str
+    phases: tuple[Phase, ...]
+    settling: str = ""  # what the controllers still report once every machine runs the target
+
+    @property
+    def done(self) -> bool:
+        return all(p.done for p in self.phases) and not self.settling
+
+    @property
+    def current(self) -> Phase | None:
+        return next((p for p in self.phases if not p.done), None)
+
+    def line(self, elapsed: str) -> str:
+        phase = self.current
+        if phase is None:
+            settling = f"; waiting for the controllers: {self.settling}" if self.settling else ""
+            return f"{self.cluster}: {self.target} on every machine{settling} ({elapsed} elapsed)"
+        step = f"phase {self.phases.index(phase) + 1}/{len(self.phases)} {phase.name}"
+        what = f"{phase.replaced}/{phase.total} machines on {self.target}"
+        return f"{self.cluster}: {step}: {what}{', ' + phase.waiting if phase.waiting else ''} ({elapsed} elapsed)"
+
+
+def progress(state: ClusterState, target: str) -> Progress:
+    """How far the rollout to `target` got: the control plane first, then each pool.
+
+    Resumable by construction: it reads only what the cluster shows. A phase
+    is done when its object asks for `target`, its controller saw that, and
+    every one of its machines runs it (old ones gone), as many as it wants.
+    """
+    want = parse(target)
+    phases = []
+    cp = state.control_plane
+    if cp is None:
+        raise _not_created(state.name)
+    cp_machines = [m for m in state.machines if m.group == CONTROL_PLANE]
+    cp_on = _on(cp_machines, want)
+    cp_done = (
+        parse(cp.version) == want
+        and cp.observed_generation >= cp.generation
+        and cp.status_version is not None
+        and parse(cp.status_version) == want
+        and cp_on == len(cp_machines) >= cp.replicas
+    )
+    cp_waiting = "" if parse(cp.version) == want else f"its KubeadmControlPlane still asks for {cp.version}"
+    phases.append(Phase("control plane", cp_on, cp.replicas, cp_done, cp_waiting))
+    for md in state.deployments:
+        mine = [m for m in state.machines if m.group == md.name]
+        on = _on(mine, want)
+        total = md.replicas if md.replicas is not None else (md.status_replicas or 0)
+        done = parse(md.version) == want and md.observed_generation >= md.generation and on == len(mine) >= total
+        if parse(md.version) != want:
+            waiting = f"its MachineDeployment still asks for {md.version}"
+        elif not cp_done and not done:
+            # CAPI v1.13's MachineSet preflight checks hold workers until the control plane is done
+            # (internal/controllers/machineset/machineset_preflight.go).
+            waiting = "waits for the control plane"
+        else:
+            waiting = ""
+        phases.append(Phase(f"pool {md.name}", on, total, done, waiting))
+    settling = rollout(state).reason if all(p.done for p in phases) else ""
+    return Progress(state.name, target, tuple(phases), settling)
+
+
+def _elapsed(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 60:02d}:{s % 60:02d}"
+
+
+def follow(
+    reader: ObservedState,
+    cluster: ClusterSpec,
+    target: str,
+    say: Callable[[str], None],
+    *,
+    poll: float = 20.0,
+    timeout: float = 3 * 3600.0,
+    quiet: float = 300.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Progress:
+    """Read the cluster every `poll` seconds until `target` runs on every machine.
+
+    `say` gets a line when the progress changes, and every `quiet` seconds
+    while it does not (so a long drain still shows signs of life). Past
+    `timeout` the rollout goes on in the cluster, and following it ends with
+    an error that says how to follow it again.
+    """
+    started = clock()
+    shown: tuple | None = None
+    last = started
+    while True:
+        now = progress(reader.cluster(cluster.name, cluster.ns), target)
+        elapsed = clock() - started
+        key = (now.current, now.settling)
+        if key != shown or clock() - last >= quiet:
+            say(now.line(_elapsed(elapsed)))
+            shown, last = key, clock()
+        if now.done:
+            return now
+        if elapsed >= timeout:
+            raise ClusterctlError(
+                f"{cluster.name}: {target} is still rolling out after {int(timeout // 60)} minutes"
+                f" ({now.line(_elapsed(elapsed))}); it goes on in the cluster:"
+                f" `clusterctl-py upgrade apply --cluster {cluster.name}` follows it again"
+            )
+        sleep(poll)
+
+
+class Interrupted(ClusterctlError):
+    """Following stopped (Ctrl-C); the rollout itself goes on in the cluster."""
+
+    exit_code = 130
+
+
+class Stacks(Protocol):
+    """How `apply` runs a cluster's stack: the path of `up --cluster NAME`."""
+
+    def prepare(self, spec: PlatformSpec, cluster: str | None) -> None:
+        """Check every prerequisite (token, pulumi, organisation); nothing is touched yet."""
+
+    def up(self, spec: PlatformSpec, cluster: str) -> None:
+        """Apply the cluster's stack; raise if it failed."""
+
+
+def apply(
+    file: Path,
+    spec: PlatformSpec,
+    clusters: list[str],
+    to: str | None,
+    reader: ObservedState,
+    stacks: Stacks,
+    say: Callable[[str], None],
+    note: Callable[[str], None],
+    *,
+    poll: float = 20.0,
+    timeout: float = 3 * 3600.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Upgrade `clusters` one after the other: write the version, apply the stack, follow the rollout.
+
+    Every refusal comes before anything is touched; each part already done
+    (file written, stack applied, machines replaced) is skipped, so running
+    it again after an interruption resumes. `say` gets results, `note` the
+    progress lines.
+    """
+
+    def step(name: str, to: str | None) -> Step:
+        c = spec.cluster(name)
+        return next_step(c, reader.cluster(c.name, c.ns), to)
+
+    steps: dict[str, Step] = {}
+    for name in clusters:
+        try:
+            steps[name] = step(name, to)
+        except NotCreated as exc:
+            if len(clusters) == 1:
+                raise
+            # Upgrading every cluster: one that `up` has not created yet has nothing to upgrade.
+            steps[name] = Step(None, False, False, f"{exc}; skipped")
+    for name in clusters:
+        if steps[name].target is None:
+            say(steps[name].message)
+    todo = [name for name in clusters if steps[name].target is not None]
+    prepared = False
+    if any(steps[name].write or steps[name].run_stack for name in todo):
+        stacks.prepare(spec, clusters[0] if len(clusters) == 1 else None)
+        prepared = True
+    for i, name in enumerate(todo):
+        # Later clusters may have moved while the one before rolled out: decided again, for the same target.
+        now = step(name, steps[name].target) if i else steps[name]
+        say(now.message)
+        if now.target is None:
+            continue
+        if now.write:
+            edited = spec_edit.prepare(file, [spec_edit.Edit(f"clusters[name={name}].kubernetesVersion", now.target)])
+            spec_edit.write(edited)
+            spec = edited.spec
+            say(f"{file}: clusters[name={name}].kubernetesVersion set to {now.target}")
+        if now.run_stack:
+            if not prepared:
+                stacks.prepare(spec, name)
+                prepared = True
+            stacks.up(spec, name)
+        try:
+            follow(reader, spec.cluster(name), now.target, note, poll=poll, timeout=timeout, sleep=sleep)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted: the rollout of {now.target} goes on in the cluster;"
+                f" `clusterctl-py upgrade apply --cluster {name}` follows it again"
+            ) from None
+        say(f"{name}: {now.target} on every machine")
+
+
+# --- choosing the next version ---------------------------------------------------------
+
+_KUBERNETES_VERSION = TypeAdapter(KubernetesVersion)
+
+
+def _newest_patch(minor: tuple[int, int]) -> Version | None:
+    known = versions.KUBERNETES_PATCHES.get(minor)
+    return parse(known) if known else None
+
+
+def next_version(lowest: Version, highest: Version) -> Version | None:
+    """The newest patch of the minor after the oldest one running, within the supported range;
+    else a newer patch of the same minor; else None."""
+    following = _newest_patch((lowest[0], lowest[1] + 1))
+    if following is not None:
+        return following
+    same = _newest_patch(lowest[:2])
+    return same if same is not None and same > highest else None
+
+
+def _allowed(lowest: Version, highest: Version) -> str:
+    top_minor = min((lowest[0], lowest[1] + 1), versions.KUBERNETES_MAX)
+    top = _newest_patch(top_minor)
+    if top is None or top < highest:
+        return "none (the cluster runs a version outside the supported range " + versions.supported_kubernetes() + ")"
+    return f"{show(highest)} to {show(top)}"
+
+
+def check_target(cluster: str, to: str, lowest: Version, highest: Version, field: str = "--to") -> str:
+    """`to` as the version `cluster` may move to next, or SpecError naming the rule it breaks.
+
+    `lowest`/`highest`: the oldest and newest versions running (running_versions);
+    `field`: where `to` came from, for the message.
+    """
+
+    def refuse(message: str) -> SpecError:
+        return SpecError([Problem(field, message)])
+
+    try:
+        normal = _KUBERNETES_VERSION.validate_python(to)  # the spec's own format and range messages
+    except ValidationError as err:
+        raise refuse(err.errors(include_url=False)[0]["msg"]) from None
+    target = parse(normal)
+    allowed = _allowed(lowest, highest)
+    newest = _newest_patch(target[:2])
+    if newest is not None and target > newest:
+        raise refuse(
+            f"{normal} is newer than the newest {_minor(target)} patch clusterctl-py knows ({show(newest)});"
+            f" machines could not install it; allowed for {cluster}: {allowed}"
+        )
+    if target < highest:
+        raise refuse(
+            f"{normal} is older than {show(highest)}, which {cluster} runs; Kubernetes is never downgraded"
+            f" (kubeadm cannot); allowed: {allowed}"
+        )
+    if target[:2] > (lowest[0], lowest[1] + 1):
+        ahead = target[1] - lowest[1]
+        raise refuse(
+            f"{normal} is {ahead} minor versions ahead of {show(lowest)}, the oldest version {cluster} runs"
+            f" (control plane and machines); upgrades go one minor at a time; allowed: {allowed}"
+        )
+    return normal
+
+
+@dataclass(frozen=True)
+class Step:
+    """What `upgrade apply` does for one cluster: each part may already be done."""
+
+    target: str | None  # None: nothing to upgrade
+    write: bool  # platform.yaml needs the new version
+    run_stack: bool  # the cluster's objects do not all ask for it yet
+    message: str
+
+
+def next_step(cluster: ClusterSpec, state: ClusterState, to: str | None) -> Step:
+    """Bump, resume or refuse, decided from platform.yaml and what the cluster shows.
+
+    A rollout under way is followed, never bumped again: the
+    KubeadmControlPlane webhook would accept a second minor (it compares with
+    its old spec), while machines still run the first one's predecessor.
+    """
+    name = cluster.name
+    cp = state.control_plane
+    if cp is None:
+        raise _not_created(name)
+    found = running_versions(state)
+    if not found:
+        raise ClusterctlError(f"{name}: no machine runs yet; wait until the cluster is up, then upgrade it")
+    lowest, highest = min(found), max(found)
+    in_file = parse(cluster.kubernetes_version)
+    field = f"clusters[name={name}].kubernetesVersion"
+    now = rollout(state)
+
+    def objects_ask_for(target: str) -> bool:
+        want = parse(target)
+        return parse(cp.version) == want and all(parse(md.version) == want for md in state.deployments)
+
+    if now.in_progress:
+        target = cp.version
+        if to is not None and parse(to) != parse(target):
+            raise SpecError([Problem("--to", f"{to} refused: {name} is rolling out {target} ({now.reason}); a second bump"
+                                     f" waits until it is done: `clusterctl-py upgrade apply --cluster {name}` follows it")])
+        if in_file != parse(target):
+            raise SpecError([Problem(field, f"{cluster.kubernetes_version} refused: {name} is rolling out {target} ({now.reason});"
+                                     f" set it back to {target} until that is done")])
+        return Step(target, False, not objects_ask_for(target), f"{name}: resuming the rollout of {target}: {now.reason}")
+    if in_file < highest:
+        raise SpecError([Problem(field, f"{cluster.kubernetes_version} is older than {show(highest)}, which {name} runs;"
+                                 f" Kubernetes is never downgraded: set it to {show(highest)} or newer")])
+    if in_file != lowest:
+        target = check_target(name, cluster.kubernetes_version, lowest, highest, field=field)
+        if to is not None and parse(to) != in_file:
+            raise SpecError([Problem("--to", f"{to} refused: platform.yaml asks {name} for {target}, which is not rolled out"
+                                     f" everywhere yet; roll that out first: `clusterctl-py upgrade apply --cluster {name}`")])
+        return Step(target, False, not objects_ask_for(target), f"{name}: rolling out {target}, which platform.yaml already asks for")
+    if to is not None:
+        target = check_target(name, to, lowest, highest)
+    else:
+        nxt = next_version(lowest, highest)
+        if nxt is None:
+            return Step(None, False, False, f"{name} runs {show(lowest)}, the newest supported version; nothing to upgrade")
+        target = show(nxt)
+    if parse(target) == lowest:
+        return Step(None, False, False, f"{name} already runs {target} on every machine; nothing to upgrade")
+    return Step(target, True, True, f"{name}: {show(lowest)} -> {target}")
+
+
+# --- the plan --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    name: str
+    file_version: str  # kubernetesVersion in platform.yaml
+    control_plane: str  # what the KubeadmControlPlane reports (status.version), or "-"
+    machines: str  # machines per kubelet version, e.g. "3 on v1.33.4, 2 on v1.34.2"
+    next: str  # the version `upgrade apply` would move to, or "-"
+    note: str = ""
+
+
+def _machines(state: ClusterState) -> str:
+    counts: dict[str, int] = {}
+    for m in state.machines:
+        counts[m.kubelet_version or "no node yet"] = counts.get(m.kubelet_version or "no node yet", 0) + 1
+    ordered = sorted(counts, key=lambda v: parse(v) or (10**6,))
+    return ", ".join(f"{counts[v]} on {v}" if parse(v) else f"{counts[v]} with {v}" for v in ordered) or "none"
+
+
+def plan_cluster(cluster: ClusterSpec, state: ClusterState) -> ClusterPlan:
+    cp = state.control_plane
+    if cp is None:
+        return ClusterPlan(cluster.name, cluster.kubernetes_version, "-", "none", "-", "not created yet: `clusterctl-py up` creates it")
+    found = running_versions(state)
+    machines = _machines(state)
+    shown = cp.status_version or "-"
+    if not found:
+        return ClusterPlan(cluster.name, cluster.kubernetes_version, shown, machines, "-", "no machine runs yet")
+    lowest, highest = min(found), max(found)
+    in_file = parse(cluster.kubernetes_version)
+    state_now = rollout(state)
+    if state_now.in_progress:
+        return ClusterPlan(
+            cluster.name, cluster.kubernetes_version, shown, machines, "-",
+            f"rollout in progress: {state_now.reason}; `clusterctl-py upgrade apply --cluster {cluster.name}` follows it",
+        )
+    if in_file < highest:
+        return ClusterPlan(
+            cluster.name, cluster.kubernetes_version, shown, machines, "-",
+            f"platform.yaml asks for {cluster.kubernetes_version}, older than {show(highest)}, which runs;"
+            f" Kubernetes is never downgraded: set kubernetesVersion to {show(highest)}",
+        )
+    if in_file[:2] > (lowest[0], lowest[1] + 1):
+        return ClusterPlan(
+            cluster.name, cluster.kubernetes_version, shown, machines, "-",
+            f"platform.yaml asks for {cluster.kubernetes_version}, more than one minor ahead of {show(lowest)},"
+            f" which runs: set kubernetesVersion to a {_minor((lowest[0], lowest[1] + 1))} patch",
+        )
+    if in_file != lowest:
+        lag = ""
+        if lowest[:2] < highest[:2]:
+            # kubernetes-sigs/cluster-api internal/controllers/machineset/machineset_preflight.go kubeadmVersionPreflightCheck
+            lag = (
+                f": machines on {_minor(lowest)} lag the control plane's {_minor(highest)}, and CAPI creates no new"
+                " machine for their pools until they catch up (kubeadm joins only the control plane's minor)"
+            )
+        return ClusterPlan(
+            cluster.name, cluster.kubernetes_version, shown, machines, cluster.kubernetes_version,
+            f"platform.yaml asks for {cluster.kubernetes_version}, not rolled out everywhere yet{lag};"
+            f" `clusterctl-py upgrade apply --cluster {cluster.name}` rolls it out",
+        )
+    nxt = next_version(lowest, highest)
+    if nxt is None:
+        note = f"newest supported version ({versions.supported_kubernetes()})"
+    elif nxt[:2] == lowest[:2]:
+        note = f"{_minor(lowest)} is the newest supported minor; {show(nxt)} is a newer patch"
+    else:
+        note = ""
+    return ClusterPlan(cluster.name, cluster.kubernetes_version, shown, machines, show(nxt) if nxt else "-", note)
+
+
+@dataclass(frozen=True)
+class ComponentPlan:
+    component: str
+    installed: str
+    pinned: str
+    status: str
+
+
+_K3S_BUILD = re.compile(r"\+k3s(\d+)$")
+
+
+def _order(text: str) -> tuple | None:
+    """A version's sort key: (major, minor, patch, k3s build)."""
+    version = parse(text)
+    build = _K3S_BUILD.search(text)
+    return None if version is None else (*version, int(build[1]) if build else 0)
+
+
+def _compare(installed: str, pinned: str) -> str:
+    have, want = _order(installed), _order(pinned)
+    if have is None:
+        return f"unreadable version {installed!r}"
+    if have == want:
+        return "up to date"
+    if have < want:
+        return "older than pinned"
+    return "newer than pinned: this clusterctl-py would move it back"
+
+
+def plan_management(spec: PlatformSpec, state: ManagementState) -> list[ComponentPlan]:
+    rows = []
+    for pinned in PROVIDERS:
+        name = f"{pinned.name} ({pinned.type})"
+        found = [p for p in state.providers if p.provider_name == pinned.name and p.type == pinned.type]
+        if not found:
+            rows.append(ComponentPlan(name, "not installed", pinned.version, "missing: `clusterctl-py up` installs it"))
+            continue
+        installed = ", ".join(sorted({p.version for p in found}))
+        status = _compare(found[0].version, pinned.version) if len(found) == 1 else "installed more than once"
+        rows.append(ComponentPlan(name, installed, pinned.version, status))
+    for p in state.providers:
+        if not any(p.provider_name == q.name and p.type == q.type for q in PROVIDERS):
+            rows.append(ComponentPlan(f"{p.provider_name} ({p.type})", p.version, "-", "not installed by clusterctl-py"))
+
+    # Installed with Helm, so clusterctl would call it externally managed: its Deployments' version label says.
+    labels = {v for _, v in state.cert_manager}
+    if not state.cert_manager:
+        rows.append(ComponentPlan("cert-manager", "not installed", versions.CERT_MANAGER, "missing: `clusterctl-py up` installs it"))
+    elif None in labels:
+        unlabelled = ", ".join(n for n, v in state.cert_manager if v is None)
+        rows.append(ComponentPlan("cert-manager", "unknown", versions.CERT_MANAGER, f"no app.kubernetes.io/version label on {unlabelled}"))
+    elif len(labels) > 1:
+        mixed = ", ".join(f"{n} {v}" for n, v in state.cert_manager)
+        rows.append(ComponentPlan("cert-manager", mixed, versions.CERT_MANAGER, "mixed versions"))
+    else:
+        (only,) = labels
+        rows.append(ComponentPlan("cert-manager", only, versions.CERT_MANAGER, _compare(only, versions.CERT_MANAGER)))
+
+    wanted = spec.management.k3s_version
+    k3s = sorted({v for _, v in state.k3s_nodes})
+    if not k3s:
+        rows.append(ComponentPlan("k3s (management)", "no server found", wanted, "unknown"))
+    elif len(k3s) > 1:
+        rows.append(ComponentPlan("k3s (management)", ", ".join(k3s), wanted, "servers differ"))
+    else:
+        status = _compare(k3s[0], wanted)
+        lo = parse(k3s[0])
+        if lo is not None and not versions.KUBERNETES_MIN <= lo[:2] <= versions.KUBERNETES_MAX:
+            status += f"; outside Cluster API {versions.CAPI}'s management range {versions.supported_kubernetes()}"
+        rows.append(ComponentPlan("k3s (management)", k3s[0], wanted, status))
+    return rows
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Columns padded to their widest cell; the last column is not padded."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1] for r in [header, *rows]]
+
+
+def render_plan(clusters: list[ClusterPlan], management: list[ComponentPlan]) -> list[str]:
+    lines = [f"Workload clusters (supported: {versions.supported_kubernetes()}, one minor at a time, control plane first):"]
+    lines += table(
+        ["CLUSTER", "FILE", "CONTROL PLANE", "MACHINES", "NEXT", "NOTE"],
+        [[c.name, c.file_version, c.control_plane, c.machines, c.next, c.note] for c in clusters],
+    )
+    lines += ["", f"Management cluster (pinned: Cluster API {versions.CAPI}, CAPH {versions.CAPH}, CAAPH {versions.CAAPH}):"]
+    lines += table(
+        ["COMPONENT", "INSTALLED", "PINNED", "STATUS"], [[m.component, m.installed, m.pinned, m.status] for m in management]
+    )
+    return [line.rstrip() for line in lines]
