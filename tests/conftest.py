@@ -10,29 +10,43 @@ import pytest
 
 
 def _mutated_providers() -> None:
-    """Under mutmut, import `clusterctl_py.providers` from its mutated copy.
+    """Under mutmut, `clusterctl_py.providers` is the mutated copy, imported as `providers`.
 
     mutmut copies `providers/` beside the copied `clusterctl_py/` (it knows
-    nothing of pyproject's package-dir mapping), so without this the editable
-    install's finder would import the unmutated providers from the checkout.
+    nothing of pyproject's package-dir mapping) and names its mutants after
+    that path (`providers.hetzner...`), matching them against each function's
+    `__module__`. So the copy is imported under its own name and aliased;
+    otherwise the editable install would import the unmutated checkout.
     """
+    import importlib
+    import importlib.abc
     import importlib.util
     import os
     import sys
 
-    if "MUTANT_UNDER_TEST" not in os.environ or "clusterctl_py.providers" in sys.modules:
+    if "MUTANT_UNDER_TEST" not in os.environ:
         return
     import clusterctl_py
 
     copy = Path(clusterctl_py.__file__).resolve().parents[1] / "providers"
     if not (copy / "__init__.py").is_file():
         return
-    spec = importlib.util.spec_from_file_location(
-        "clusterctl_py.providers", copy / "__init__.py", submodule_search_locations=[str(copy)]
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["clusterctl_py.providers"] = module
-    spec.loader.exec_module(module)
+    if str(copy.parent) not in sys.path:
+        sys.path.insert(0, str(copy.parent))
+
+    class Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+        def find_spec(self, name, path=None, target=None):
+            if name == "clusterctl_py.providers" or name.startswith("clusterctl_py.providers."):
+                return importlib.util.spec_from_loader(name, self)
+            return None
+
+        def create_module(self, spec):
+            return importlib.import_module(spec.name.removeprefix("clusterctl_py."))
+
+        def exec_module(self, module):
+            pass  # already executed under its own name
+
+    sys.meta_path.insert(0, Alias())
 
 
 _mutated_providers()
