@@ -22,6 +22,7 @@ import yaml
 from clusterctl_py import versions
 from clusterctl_py.render import capi_components as cc
 from tests.support import crds as crd_support
+from tests.support import suc
 from tests.test_stack_capi import Assets, _apply, groups, run
 
 CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
@@ -92,6 +93,7 @@ def releases(tmp_path_factory):
     files = {
         **_release_files(versions.CAPI, versions.CAPH, versions.CAAPH),
         **_release_files(NEXT["CAPI"], NEXT["CAPH"], NEXT["CAAPH"]),
+        **suc.release_files("/gh"),
     }
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (Assets,), {"files": files}))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
@@ -161,11 +163,12 @@ def _as_child(child: Child, type_: str = CRD_TYPE, body: dict | None = None) -> 
 def test_every_crd_of_the_install_is_retained_when_pulumi_would_delete_it(pinned):
     mocks, monitor = pinned
     children = crd_children(mocks, monitor)
-    # CAPI core 13, kubeadm bootstrap 2 and control plane 2, CAPH 11, CAAPH 2, inventory 1, cert-manager 4.
-    assert len(children) == 35
+    # CAPI core 13, kubeadm bootstrap 2 and control plane 2, CAPH 11, CAAPH 2, inventory 1, cert-manager 4,
+    # system-upgrade-controller's Plan 1.
+    assert len(children) == 36
     assert {c.parent for c in children.values()} == {
         "capi-cluster-api", "capi-bootstrap-kubeadm", "capi-control-plane-kubeadm", "capi-infrastructure-hetzner",
-        "capi-addon-helm", "capi-clusterctl-inventory-crd", "capi-cert-manager",
+        "capi-addon-helm", "capi-clusterctl-inventory-crd", "capi-cert-manager", "k3s-upgrade-crd",
     }
     not_retained = []
     for name, child in sorted(children.items()):
@@ -194,7 +197,8 @@ def test_a_version_bump_updates_each_crd_in_place(releases, pinned, monkeypatch)
     mocks, monitor = pinned
     before = crd_children(mocks, monitor)
     components_before = _bundles(monitor)
-    assert len(components_before) == 12  # the chart, five providers, five inventory records, the inventory CRD
+    # The chart, five providers, five inventory records, the inventory CRD, SUC's CRD and controller.
+    assert len(components_before) == 14
 
     _bump(monkeypatch)
     mocks, monitor, _ = run(releases)
