@@ -26,6 +26,9 @@ HCLOUD_CCM = "v1.35.0"
 HCLOUD_CSI = "v2.22.1"
 CILIUM = "1.19.6"
 K3S = "v1.33.4+k3s1"  # management cluster
+# rancher/system-upgrade-controller: moves the management servers to a new
+# k3s version (they ignore user-data changes), as the k3s docs do it.
+SYSTEM_UPGRADE_CONTROLLER = "v0.20.1"
 CONTAINERD = "2.3.1"  # as in CAPH v1.1.8 cluster templates
 RUNC = "1.2.5"  # as in CAPH v1.1.8 cluster templates
 

@@ -16,6 +16,7 @@ from clusterctl_py.errors import SpecError
 from clusterctl_py.fetch import FetchError
 from clusterctl_py.render.capi_components import MissingVariables
 from tests.support import pulumi_mocks as pm
+from tests.support import suc
 
 MGMT_STACK = "acme/clusterctl-management/prod"
 KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
@@ -89,6 +90,7 @@ def server(monkeypatch, tmp_path):
         for asset, ns in assets.items():
             files[f"/gh/{repo}/releases/download/{tag}/{asset}"] = components(ns)
     files[f"/gh/kubernetes-sigs/cluster-api/raw/{versions.CAPI}/cmd/clusterctl/config/crd/bases/clusterctl.cluster.x-k8s.io_providers.yaml"] = CRD
+    files.update(suc.release_files("/gh"))
     handler = type("Handler", (Assets,), {"files": files})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

@@ -37,3 +37,7 @@ class NotFound(ClientError):
 
 class Unavailable(ClientError):
     """The API could not be reached or kept failing (refused or dropped connections, 5xx, timeouts, rate limits)."""
+
+
+class Conflict(ClientError):
+    """The object changed since it was read (its resourceVersion no longer matches)."""

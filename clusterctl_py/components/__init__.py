@@ -14,6 +14,8 @@ _EXPORTS = {
     "ManagementClusterArgs": ".management",
     "ClusterApi": ".capi",
     "ClusterApiArgs": ".capi",
+    "K3sUpgrade": ".k3s_upgrade",
+    "K3sUpgradeArgs": ".k3s_upgrade",
     "WorkloadCluster": ".workload",
     "WorkloadClusterArgs": ".workload",
 }

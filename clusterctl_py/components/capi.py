@@ -24,6 +24,7 @@ WEBHOOK_CONFIGURATIONS = frozenset(
 # (pulumi/pulumi-kubernetes CHANGELOG 4.18.0 and its own cert-manager test,
 # tests/sdk/nodejs/testdata/await/cert-manager/index.ts).
 CA_BUNDLE_INJECTED = "jsonpath={.webhooks[*].clientConfig.caBundle}"
+CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 
 
 @dataclass
@@ -63,6 +64,29 @@ def await_ca_bundle(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransf
     return pulumi.ResourceTransformResult(props=props, opts=args.opts)
 
 
+def retain_crds(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+    """Never let Pulumi delete a CRD: deleting one deletes every object of its kind.
+
+    A version bump updates CRDs in place (their names, and so their URNs, do
+    not change; pulumi/pulumi-kubernetes provider/pkg/provider/diff.go replaces
+    a CRD only for a new metadata.name), but a release that drops a CRD, a CRD
+    that moves to another components file, or `destroy` would delete it, and
+    with it every Cluster, Machine or Certificate of that kind. clusterctl
+    keeps CRDs the same way (kubernetes-sigs/cluster-api
+    cmd/clusterctl/client/cluster/components.go Delete skips them unless
+    --include-crd), and so does cert-manager's chart (`crds.keep`).
+    """
+    if args.type_ != CRD_TYPE:
+        return None
+    return pulumi.ResourceTransformResult(
+        props=args.props, opts=pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(retain_on_delete=True))
+    )
+
+
+# Every upstream bundle gets both: each transform leaves other kinds alone.
+TRANSFORMS = [await_ca_bundle, retain_crds]
+
+
 def provider_documents(provider: cc.CapiProvider, text: str, values: dict[str, str]) -> str:
     """A components file as clusterctl would apply it: substituted and labelled."""
     substituted = cc.envsubst(text, values, source=provider.components_url())
@@ -85,6 +109,12 @@ class ClusterApi(pulumi.ComponentResource):
             f"{name}-management",
             kubeconfig=pulumi.Output.secret(args.kubeconfig),
             cluster_identifier=args.cluster_identifier,
+            # Since pulumi-kubernetes 4.29 creating an object that exists fails
+            # (its CHANGELOG, #2926). Retained CRDs do exist: after a `destroy`
+            # and a new `up`, or when a CRD moves to another bundle (new URN,
+            # the old one only forgotten). Adopting them is what clusterctl
+            # init and upgrade do (cmd/clusterctl/client/cluster/components.go createObj).
+            upsert_existing_objects=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -105,7 +135,7 @@ class ClusterApi(pulumi.ComponentResource):
             namespace=CERT_MANAGER_NAMESPACE,
             values={"crds": {"enabled": True}},
             # Depending on the chart waits for all its children, webhooks with their CA included.
-            opts=child(depends_on=[namespace], transforms=[await_ca_bundle]),
+            opts=child(depends_on=[namespace], transforms=TRANSFORMS),
         )
         inventory_crd = k8s.yaml.v2.ConfigGroup(
             f"{name}-clusterctl-inventory-crd",
@@ -114,7 +144,7 @@ class ClusterApi(pulumi.ComponentResource):
                 for d in yaml.safe_load_all(args.fetch(cc.inventory_crd_url(args.components_base_url)))
                 if d
             ),
-            opts=child(),
+            opts=child(transforms=TRANSFORMS),
         )
         self.resources: list[pulumi.Resource] = [cert_manager, inventory_crd]
         inventories: list[k8s.yaml.v2.ConfigGroup] = []
@@ -128,7 +158,7 @@ class ClusterApi(pulumi.ComponentResource):
                 yaml=provider_documents(provider, text, args.variables),
                 # The providers' own webhooks get their CA from cert-manager too;
                 # workload clusters call them right after this install.
-                opts=child(depends_on=after, transforms=[await_ca_bundle]),
+                opts=child(depends_on=after, transforms=TRANSFORMS),
             )
             if provider.type == "CoreProvider":
                 core = group

@@ -1,7 +1,8 @@
 """Pulumi program: Cluster API in the management cluster.
 
 Config -> spec, the management stack's kubeconfig, the ClusterApi
-component, outputs. Needs no Hetzner token: CAPH's token secret belongs to
+component, the K3sUpgrade component (system-upgrade-controller and the
+plan that keeps the management servers at the spec's k3s version), outputs. Needs no Hetzner token: CAPH's token secret belongs to
 each cluster stack.
 """
 
@@ -13,6 +14,7 @@ import pulumi
 
 from clusterctl_py import stack_config
 from clusterctl_py.components.capi import ClusterApi, ClusterApiArgs
+from clusterctl_py.components.k3s_upgrade import K3sUpgrade, K3sUpgradeArgs
 from clusterctl_py.errors import Problem, SpecError
 from clusterctl_py.programs import qualified_stack
 
@@ -30,6 +32,15 @@ def main(base_dir: str | Path = ".") -> None:
         ClusterApiArgs(
             kubeconfig=management.require_output("kubeconfig"),
             cluster_identifier=spec.management.name,
+            components_base_url=settings.get("componentsBaseUrl") or None,
+        ),
+    )
+    # The servers ignore a new k3s version in their user data; SUC applies it.
+    K3sUpgrade(
+        "k3s-upgrade",
+        K3sUpgradeArgs(
+            provider=capi.provider,
+            k3s_version=spec.management.k3s_version,
             components_base_url=settings.get("componentsBaseUrl") or None,
         ),
     )
