@@ -162,6 +162,7 @@ class Fault:
     reason: str = ""
     message: str = ""
     when: Callable[[rendering.Request], bool] = field(default=lambda request: True)
+    body: Any = None  # instead of the Status body
 
 
 _REASONS = {
@@ -232,10 +233,11 @@ class KubeApi(kmock.KubernetesEmulator):
         retry_after: int | None = None,
         message: str | None = None,
         when: Callable[[rendering.Request], bool] | None = None,
+        body: Any = None,
     ) -> None:
-        """Answer the next `times` matching requests (None: all) with `status` and a Status body."""
+        """Answer the next `times` matching requests (None: all) with `status` and a Status body (or `body`)."""
         reason = _REASONS.get(status, "InternalError")
-        self._add_fault(Fault(status, times, retry_after, reason, message or f"injected {status}", when or (lambda r: True)))
+        self._add_fault(Fault(status, times, retry_after, reason, message or f"injected {status}", when or (lambda r: True), body))
 
     def drop(self, *, times: int | None = 1, when: Callable[[rendering.Request], bool] | None = None) -> None:
         """Close the connection of the next `times` matching requests without answering."""
@@ -296,9 +298,8 @@ class KubeApi(kmock.KubernetesEmulator):
         if fault is not None:
             self._record(request, fault.status)
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-            return aiohttp.web.json_response(
-                _status_body(fault.status, fault.reason, fault.message), status=fault.status, headers=headers
-            )
+            body = fault.body if fault.body is not None else _status_body(fault.status, fault.reason, fault.message)
+            return aiohttp.web.json_response(body, status=fault.status, headers=headers)
         if request.action == kmock.action.CREATE and isinstance(request.data, dict):
             _fill_metadata(request.data)
         response = await super()._handle(request)
