@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 from typing import Callable, Mapping
 
-from clusterctl_py.clients.kube import Kubeconfig
+from clusterctl_py.clients.errors import NotFound
+from clusterctl_py.clients.kube import Cluster, Kubeconfig, KubernetesApi
 from clusterctl_py.errors import ClusterctlError, Problem, SpecError
 from clusterctl_py.ops.engine import StackEngine, StackMissing
 
@@ -65,3 +66,16 @@ def _from_stack(platform_file: Path, org: str | None, engine: Callable[[], Stack
     if not isinstance(text, str) or not text.strip():
         raise ClusterctlError(f"the management stack {run.name} has no kubeconfig output yet: has `clusterctl-py up` finished?")
     return Kubeconfig(f"stack {run.name} output kubeconfig", text=text)
+
+
+def locate_cluster(api: KubernetesApi, name: str, namespace: str | None) -> Cluster:
+    """The Cluster `name`: in `namespace` if given, else in whichever namespace holds it (one request)."""
+    if namespace:
+        return api.get_cluster(namespace, name)
+    found = api.clusters_named(name)
+    if not found:
+        raise NotFound(f"no Cluster named {name} in any namespace", api=f"Kubernetes API {api.endpoint}")
+    if len(found) > 1:
+        namespaces = ", ".join(sorted(c.namespace for c in found))
+        raise SpecError([Problem("--namespace", f"Clusters named {name} exist in namespaces {namespaces}; pass one of them")])
+    return found[0]

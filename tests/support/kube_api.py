@@ -11,6 +11,7 @@ closes (kmock 0.8, kmock/_internal/k8s.py):
 * lists carry `kind: <Kind>List` and `apiVersion`, as the apiserver's do;
 * `labelSelector` and `fieldSelector` (`metadata.name`, `metadata.namespace`)
   are honoured; kmock ignores both and returns everything;
+* a missing object is a 404 `NotFound` worded as the apiserver words it;
 * create answers 201 with the object and fills `uid`, `creationTimestamp`,
   `resourceVersion` and `generation` when the body has none;
 * every request is logged (`log`), so tests count what a command asked for;
@@ -326,6 +327,15 @@ class KubeApi(kmock.KubernetesEmulator):
             "metadata": {"resourceVersion": "1"},
             "items": items,
         }
+
+    async def _serve_fetch(self, request: rendering.Request) -> rendering.Payload:
+        try:
+            return await super()._serve_fetch(request)
+        except kmock.KubernetesObjectNotFoundError:
+            # The apiserver's wording (k8s.io/apimachinery pkg/api/errors/errors.go NewNotFound).
+            res = request.resource
+            what = f"{res.plural}.{res.group}" if res.group else res.plural
+            raise kmock.KubernetesError(status=404, reason="NotFound", message=f'{what} "{request.name}" not found', details={}) from None
 
     async def _serve_create(self, request: rendering.Request) -> rendering.Payload:
         # The client reads the body of a 201; on a 200 from a create it would read none.
