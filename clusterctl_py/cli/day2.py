@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -184,3 +185,51 @@ def kubeconfig_command(
         raise ClusterctlError(f"cannot write {target}: {exc.strerror or exc}") from None
     typer.echo(f"wrote {target} (mode 0600); use it with: export KUBECONFIG={target}", err=True)
 
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+PROBLEMS_SHOWN = 10
+
+
+@describe_app.command("cluster")
+def describe_cluster(
+    name: ClusterName,
+    output: Annotated[Format, typer.Option("--output", "-o", help="text (a tree) or json.")] = Format.text,
+    show_machines: Annotated[
+        bool, typer.Option("--show-machines", help="List every machine instead of grouping machines in the same state.")
+    ] = False,
+    namespace: Namespace = None,
+    kubeconfig: Kubeconfig = None,
+    file: PlatformFile = Path("platform.yaml"),
+    org: Org = None,
+) -> None:
+    """Show a workload cluster as a tree: Cluster, infrastructure, control plane, each pool, machines, add-ons, autoscaler.
+
+    Exit code 0 when every object is Available/Ready, 1 when not (each problem on stderr).
+    The number of API requests does not grow with the number of machines.
+    """
+    import json
+    from datetime import datetime, timezone
+
+    from clusterctl_py.ops import describe
+
+    with _management_api(kubeconfig, file, org) as api:
+        state = describe.read_state(api, name, namespace)
+    tree = describe.build_tree(state, show_machines=show_machines)
+    if output is Format.json:
+        typer.echo(json.dumps(describe.to_json(tree, state.notes), indent=2))
+    else:
+        typer.echo(describe.render_text(tree, datetime.now(timezone.utc)), nl=False)
+        for note in state.notes:
+            typer.echo(f"note: {note}", err=True)
+    found = describe.problems(tree)
+    if found:
+        shown = found[:PROBLEMS_SHOWN]
+        if len(found) > len(shown):
+            shown.append(f"... and {len(found) - len(shown)} more (-o json lists them all)")
+        where = f"{state.cluster.namespace}/{state.cluster.name}"
+        raise ClusterctlError("\n".join([f"cluster {where} is not healthy:", *(f"  {p}" for p in shown)]))

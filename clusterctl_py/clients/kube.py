@@ -727,29 +727,29 @@ class KubeClient:
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """`fn(*args, **kwargs)` (an SDK call) as parsed JSON, under the retry policy."""
         start = self._clock()
-        planned = [0.0]
-
-        def stop(state: tenacity.RetryCallState) -> bool:
-            if state.attempt_number >= self._attempts:
-                return True
-            after = _retry_after(state.outcome.exception())
-            elapsed = max(self._clock() - start, planned[0])
-            return elapsed + (after or 0.0) > self._retry_for
+        waited = [0.0]
 
         def wait(state: tenacity.RetryCallState) -> float:
-            exc = state.outcome.exception()
-            after = _retry_after(exc)
+            after = _retry_after(state.outcome.exception())
             # Full jitter, doubling from 0.5 s up to 8 s (AWS Architecture Blog, "Exponential Backoff And Jitter").
-            delay = after if after is not None else random.uniform(0, min(8.0, 0.5 * 2 ** (state.attempt_number - 1)))
-            planned[0] += delay
+            return after if after is not None else random.uniform(0, min(8.0, 0.5 * 2 ** (state.attempt_number - 1)))
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            # tenacity computes the wait first, so a Retry-After beyond the budget stops here, unslept.
+            elapsed = max(self._clock() - start, waited[0])
+            return state.attempt_number >= self._attempts or elapsed + state.upcoming_sleep > self._retry_for
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            waited[0] += state.upcoming_sleep
             if self._on_retry is not None:
-                self._on_retry(f"{translate(exc, self.endpoint, what)}; retrying in {delay:.1f}s")
-            return delay
+                exc = state.outcome.exception()
+                self._on_retry(f"{translate(exc, self.endpoint, what)}; retrying in {state.upcoming_sleep:.1f}s")
 
         retrying = tenacity.Retrying(
             stop=stop,
             wait=wait,
             retry=tenacity.retry_if_exception(_transient),
+            before_sleep=before_sleep,
             sleep=self._sleep,
             reraise=True,
         )
@@ -876,3 +876,31 @@ class KubeClient:
 def default_client(kubeconfig: Kubeconfig, **options: Any) -> KubernetesApi:
     return KubeClient(kubeconfig, **options)
 
+
+
+_PARSERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "Cluster": _cluster,
+    "MachineDeployment": _machine_deployment,
+    "MachineSet": _machine_set,
+    "Machine": _machine,
+    "HelmReleaseProxy": _helm_release_proxy,
+    "Provider": _provider,
+    "Deployment": _deployment,
+    "Node": _node,
+}
+
+
+def parse(obj: Mapping[str, Any]) -> Any:
+    """Our dataclass for an object as the API returns it (for callers that hold the JSON already).
+
+    Other `...ControlPlane` kinds read as a ControlPlane, other `...Cluster` kinds as an
+    InfrastructureCluster: that is all the v1beta2 contracts promise about them.
+    """
+    kind = str(obj.get("kind", ""))
+    if kind in _PARSERS:
+        return _PARSERS[kind](obj)
+    if kind.endswith("ControlPlane"):
+        return _control_plane(obj)
+    if kind.endswith("Cluster"):
+        return _infrastructure_cluster(obj)
+    raise ValueError(f"no dataclass for kind {kind!r}")

@@ -127,6 +127,7 @@ def _machine(
     arch: str,
     server_type: str,
     index: int,
+    target: str,
 ) -> tuple[dict, dict]:
     labels: dict[str, str] = {}
     if control_plane:
@@ -140,12 +141,19 @@ def _machine(
     provider_id = f"hcloud://{server_id}"
     ready_at = created + timedelta(minutes=4)
     generation = 1
+    # A machine on another version than its owner asks for is not up to date
+    # (internal/controllers/machinedeployment/mdutil/util.go: "Version <current>, <desired> required").
+    up_to_date = (
+        condition("UpToDate", "True", "UpToDate", created)
+        if version == target
+        else condition("UpToDate", "False", "NotUpToDate", NOW - timedelta(minutes=3), f"* Version {version}, {target} required")
+    )
     conds: list[dict] = []
     if state == "ready":
         conds = [
             condition("Available", "True", "Available", ready_at),
             condition("Ready", "True", "Ready", ready_at),
-            condition("UpToDate", "True", "UpToDate", created),
+            up_to_date,
             condition("BootstrapConfigReady", "True", "Ready", created + timedelta(seconds=20)),
             condition("InfrastructureReady", "True", "Ready", created + timedelta(minutes=2)),
             condition("NodeHealthy", "True", "NodeHealthy", ready_at),
@@ -160,7 +168,7 @@ def _machine(
         conds = [
             condition("Available", "False", "NotReady", broke),
             condition("Ready", "False", "NotReady", broke, "* NodeHealthy:\n  * Node.Ready: kubelet is NOT ready"),
-            condition("UpToDate", "True", "UpToDate", created),
+            up_to_date,
             condition("BootstrapConfigReady", "True", "Ready", created + timedelta(seconds=20)),
             condition("InfrastructureReady", "True", "Ready", created + timedelta(minutes=2)),
             condition("NodeHealthy", "False", "NodeNotHealthy", broke, msg),
@@ -174,7 +182,7 @@ def _machine(
         conds = [
             condition("Available", "False", "NotReady", created),
             condition("Ready", "False", "NotReady", created, f"* NodeHealthy: {waiting}"),
-            condition("UpToDate", "True", "UpToDate", created),
+            up_to_date,
             condition("BootstrapConfigReady", "True", "Ready", created + timedelta(seconds=20)),
             condition("InfrastructureReady", "True", "Ready", created + timedelta(minutes=2)),
             condition("NodeHealthy", "Unknown", "NodeDoesNotExist", created, waiting),
@@ -314,7 +322,7 @@ def workload_cluster(
             name, ns, f"{kcp_name}-{_suffix(kcp_name, i)}", f"{name}-control-plane-{_suffix('cp', name, i, n=5)}",
             cp_running, created + timedelta(minutes=6 * i), kcp,
             control_plane=kcp_name, deployment=None, machine_set=None, state=state, arch="amd64",
-            server_type="cpx22", index=i,
+            server_type="cpx22", index=i, target=version,
         )
         cp_machines.append(m)
         infra.append(h)
@@ -385,7 +393,7 @@ def workload_cluster(
                 name, ns, f"{ms_name}-{_suffix(ms_name, j)}", f"{md_name}-{_suffix('infra', md_name, j, n=8)}",
                 pool_version, md_created + timedelta(minutes=5 + j), ms,
                 control_plane=None, deployment=md_name, machine_set=ms_name, state=state, arch=arch,
-                server_type="cax21" if arch == "arm64" else "cpx32", index=index,
+                server_type="cax21" if arch == "arm64" else "cpx32", index=index, target=version,
             )
             index += 1
             machines.append(m)

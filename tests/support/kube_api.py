@@ -396,6 +396,11 @@ class KubeApiServer:
         async def _stop():
             await self._server.__aexit__(None, None, None)
             await self.api.__aexit__(None, None, None)
+            # kmock's stream feeder (and any request still held) would outlive the loop otherwise.
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
         try:
             self._call(_stop())
