@@ -255,6 +255,14 @@ def test_refusals_are_not_retried_and_name_status_and_message(server, status, er
     assert server.api.count() == 1
 
 
+def test_a_conflict_is_a_conflict(server):
+    server.api.fail(409, message='Operation cannot be fulfilled on clusters.cluster.x-k8s.io "prod": the object has been modified')
+    with client(server) as api, pytest.raises(errors.Conflict) as caught:
+        api.get_cluster("prod", "prod")
+    assert str(caught.value).endswith('409 Conflict: Operation cannot be fulfilled on clusters.cluster.x-k8s.io "prod": the object has been modified')
+    assert server.api.count() == 1
+
+
 def test_not_found_is_not_found(server):
     with client(server) as api, pytest.raises(errors.NotFound) as caught:
         api.get_cluster("prod", "nope")

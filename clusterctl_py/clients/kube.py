@@ -56,6 +56,7 @@ from kubernetes.config.config_exception import ConfigException
 from clusterctl_py.clients.errors import (
     BadCredentials,
     ClientError,
+    Conflict,
     Forbidden,
     NotFound,
     Unauthorized,
@@ -629,6 +630,8 @@ def translate(exc: BaseException, endpoint: str, what: str, tries: int = 1) -> C
             return Forbidden(text, api=api, code=reason)
         if status == 404:
             return NotFound(text, api=api, code=reason)
+        if status == 409:
+            return Conflict(text, api=api, code=reason)
         if status == 0:  # the SDK's own errors (TLS): "SSLError\n<urllib3's text>" (kubernetes/client/rest.py)
             detail = (str(exc.reason or "").splitlines() or [""])[-1][:200]
             return Unavailable(f"{what}: TLS failed ({detail}); is the kubeconfig's certificate authority the cluster's?", api=api)
