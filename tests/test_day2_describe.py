@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -12,6 +14,7 @@ from typer.testing import CliRunner
 
 from clusterctl_py.cli import app
 from clusterctl_py.clients import kube
+from clusterctl_py.ops import describe
 from tests.support import capi_objects as fx
 from tests.support.kube_api import serve
 
@@ -199,3 +202,40 @@ def test_help_does_not_import_heavy_modules(args):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "Usage: " in out and "HEAVY []" in out
+
+
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "day2.md"
+
+
+def guide_blocks(heading: str) -> list[str]:
+    """The fenced blocks of one section of docs/day2.md."""
+    section = GUIDE.read_text().split(f"## `{heading}`", 1)[1].split("\n## ", 1)[0]
+    return section.split("```")[1::2]
+
+
+def test_the_day2_guide_shows_what_describe_prints(connect):
+    command, tree, errors = guide_blocks("describe cluster")[:3]
+    assert command.strip() == "bash\nclusterctl-py describe cluster prod"
+    server, kubeconfig = connect(fx.workload_cluster(
+        "prod", pools=(fx.Pool("general", 3, not_ready=1, min_size=1, max_size=10), fx.Pool("arm", 2, min_size=0, max_size=20))
+    ))
+    with kube.KubeClient(kube.Kubeconfig("guide", path=kubeconfig[1])) as api:
+        state = describe.read_state(api, "prod", None)
+    # The guide's ages are those of the fixture's clock; the command uses the real one.
+    assert describe.render_text(describe.build_tree(state), fx.NOW) == tree.lstrip("\n")
+    result = run("describe", "cluster", "prod", *kubeconfig)
+    assert result.exit_code == 1
+    assert result.stderr == errors.lstrip("\n")
+    width = result.stdout.index("REPLICAS")
+    assert [line[:width] for line in result.stdout.splitlines()] == [line[:width] for line in tree.strip("\n").splitlines()]
+
+
+def test_the_day2_guide_uses_only_options_the_commands_have():
+    runner = CliRunner()
+    for heading, command in (("kubeconfig", ["kubeconfig"]), ("describe cluster", ["describe", "cluster"])):
+        section = GUIDE.read_text().split(f"## `{heading}`", 1)[1].split("\n## ", 1)[0]
+        help_text = runner.invoke(app, [*command, "--help"]).stdout
+        used = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*|-[a-z])\b", section))
+        assert used, heading
+        for option in used:
+            assert re.search(rf"(?<![\w-]){option}\b", help_text), f"docs/day2.md: `{' '.join(command)}` has no {option}"

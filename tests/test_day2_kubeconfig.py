@@ -122,3 +122,13 @@ def test_a_missing_kubeconfig_file_is_exit_2(tmp_path):
     result = run("kubeconfig", "prod", "--kubeconfig", str(tmp_path / "nope"))
     assert result.exit_code == 2
     assert result.stderr == f"error: --kubeconfig: {tmp_path / 'nope'}: no such file\n"
+
+
+def test_the_day2_guide_shows_what_kubeconfig_prints(management, tmp_path):
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "day2.md").read_text()
+    command, said = guide.split("## `kubeconfig`", 1)[1].split("```")[1:4:2]
+    assert command.strip() == "bash\nclusterctl-py kubeconfig prod"
+    result = run("kubeconfig", "prod", "--kubeconfig", str(management.kubeconfig_path))
+    assert result.exit_code == 0, result.output
+    shown = result.stderr.replace(str(tmp_path / "config"), "/home/ops/.config")
+    assert shown == said.lstrip("\n")
