@@ -116,6 +116,19 @@ def test_reads_other_commands_need(server):
         assert api.secret_value("prod", "prod-kubeconfig", "value") == fx.workload_kubeconfig("prod")
 
 
+def test_generations_say_whether_a_controller_has_seen_the_last_change():
+    objs = fx.workload_cluster(control_plane=1, pools=(fx.Pool("general", 1),))
+    for obj in objs:
+        if obj["kind"] in ("KubeadmControlPlane", "MachineDeployment"):
+            obj["metadata"]["generation"] = 3
+            obj["status"]["observedGeneration"] = 2
+    with serve(objs) as server, client(server) as api:
+        kcp = api.kubeadm_control_plane("prod", "prod-control-plane")
+        (md,) = api.machine_deployments("prod", "prod")
+    assert (kcp.generation, kcp.observed_generation) == (3, 2)
+    assert (md.generation, md.observed_generation) == (3, 2)
+
+
 def test_deployment_version_label(server):
     server.add({
         "apiVersion": "apps/v1", "kind": "Deployment",

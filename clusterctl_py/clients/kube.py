@@ -183,6 +183,9 @@ class ControlPlane:
     initialized: bool | None
     conditions: Conditions
     deleting: bool = False
+    # metadata.generation against status.observedGeneration: has the controller seen the last change?
+    generation: int | None = None
+    observed_generation: int | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,8 @@ class MachineDeployment:
     autoscaler_min: int | None = None
     autoscaler_max: int | None = None
     deleting: bool = False
+    generation: int | None = None
+    observed_generation: int | None = None
 
 
 @dataclass(frozen=True)
@@ -440,6 +445,8 @@ def _control_plane(obj: Mapping[str, Any]) -> ControlPlane:
         initialized=initialized if isinstance(initialized, bool) else None,
         conditions=_provider_conditions(status),
         deleting=bool(meta.get("deletionTimestamp")),
+        generation=_int(meta.get("generation")),
+        observed_generation=_int(status.get("observedGeneration")),
     )
 
 
@@ -458,6 +465,8 @@ def _machine_deployment(obj: Mapping[str, Any]) -> MachineDeployment:
         autoscaler_min=_int(annotations.get(AUTOSCALER_MIN)),
         autoscaler_max=_int(annotations.get(AUTOSCALER_MAX)),
         deleting=bool(meta.get("deletionTimestamp")),
+        generation=_int(meta.get("generation")),
+        observed_generation=_int(status.get("observedGeneration")),
     )
 
 
