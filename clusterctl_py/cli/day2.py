@@ -6,6 +6,9 @@ Commands here talk to the management cluster and to Hetzner through
 
 from __future__ import annotations
 
+import os
+import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,8 +16,11 @@ import typer
 
 from clusterctl_py.cli import PlatformFile, load_spec
 from clusterctl_py.cli.cluster import Org
+from clusterctl_py.errors import ClusterctlError
 
 app = typer.Typer()
+describe_app = typer.Typer(help="Show what the objects of a cluster are doing.", no_args_is_help=True)
+app.add_typer(describe_app, name="describe")
 
 
 # --- scale ---------------------------------------------------------------------
@@ -119,3 +125,111 @@ def upgrade_apply(
         file, spec, names, to, reader, Stacks(), typer.echo, lambda line: typer.echo(line, err=True),
         poll=poll, timeout=timeout * 60,
     )
+
+
+# --- kubeconfig, describe: reads of the management cluster ----------------------
+
+Namespace = Annotated[
+    Optional[str],
+    typer.Option("--namespace", "-n", help="Namespace of the Cluster. Default: the one namespace holding a Cluster of that name."),
+]
+ClusterName = Annotated[str, typer.Argument(help="Name of the workload cluster (its Cluster object).")]
+
+
+def _management_api(kubeconfig: Path | None, file: Path, org: str | None):
+    """The management cluster's API client; notes about retries go to stderr."""
+    from clusterctl_py.clients import kube
+    from clusterctl_py.ops import engine as engine_mod
+    from clusterctl_py.ops.access import management_kubeconfig
+
+    config = management_kubeconfig(
+        flag=kubeconfig, environ=os.environ, platform_file=file, org=org, engine=lambda: engine_mod.default_engine("")
+    )
+    return kube.default_client(config, on_retry=lambda message: typer.echo(f"note: {message}", err=True))
+
+
+@app.command("kubeconfig")
+def kubeconfig_command(
+    name: ClusterName,
+    output: Annotated[
+        Optional[str],
+        typer.Option(
+            "--output", "-o",
+            help="File to write it to (mode 0600; a new directory is made 0700), or - for stdout. "
+            "Default: $XDG_CONFIG_HOME/clusterctl-py/NAME.kubeconfig (~/.config/clusterctl-py/NAME.kubeconfig).",
+            show_default=False,
+        ),
+    ] = None,
+    namespace: Namespace = None,
+    kubeconfig: Kubeconfig = None,
+    file: PlatformFile = Path("platform.yaml"),
+    org: Org = None,
+) -> None:
+    """Get a workload cluster's admin kubeconfig from the management cluster (Secret NAME-kubeconfig).
+
+    It is written to a file only you can read; it reaches stdout only with -o -.
+    """
+    from clusterctl_py.ops import kubeconfig as kubeconfig_ops
+    from clusterctl_py.ops.access import locate_cluster
+
+    with _management_api(kubeconfig, file, org) as api:
+        cluster = locate_cluster(api, name, namespace)
+        text = kubeconfig_ops.read(api, cluster)
+    if output == "-":
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    target = Path(output) if output else kubeconfig_ops.default_path(cluster.name, os.environ)
+    try:
+        kubeconfig_ops.write_private(target, text, private_parent=output is None)
+    except OSError as exc:
+        raise ClusterctlError(f"cannot write {target}: {exc.strerror or exc}") from None
+    typer.echo(f"wrote {target} (mode 0600); use it with: export KUBECONFIG={target}", err=True)
+
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+PROBLEMS_SHOWN = 10
+
+
+@describe_app.command("cluster")
+def describe_cluster(
+    name: ClusterName,
+    output: Annotated[Format, typer.Option("--output", "-o", help="text (a tree) or json.")] = Format.text,
+    show_machines: Annotated[
+        bool, typer.Option("--show-machines", help="List every machine instead of grouping machines in the same state.")
+    ] = False,
+    namespace: Namespace = None,
+    kubeconfig: Kubeconfig = None,
+    file: PlatformFile = Path("platform.yaml"),
+    org: Org = None,
+) -> None:
+    """Show a workload cluster as a tree: Cluster, infrastructure, control plane, each pool, machines, add-ons, autoscaler.
+
+    Exit code 0 when every object is Available/Ready, 1 when not (each problem on stderr).
+    The number of API requests does not grow with the number of machines.
+    """
+    import json
+    from datetime import datetime, timezone
+
+    from clusterctl_py.ops import describe
+
+    with _management_api(kubeconfig, file, org) as api:
+        state = describe.read_state(api, name, namespace)
+    tree = describe.build_tree(state, show_machines=show_machines)
+    if output is Format.json:
+        typer.echo(json.dumps(describe.to_json(tree, state.notes), indent=2))
+    else:
+        typer.echo(describe.render_text(tree, datetime.now(timezone.utc)), nl=False)
+        for note in state.notes:
+            typer.echo(f"note: {note}", err=True)
+    found = describe.problems(tree)
+    if found:
+        shown = found[:PROBLEMS_SHOWN]
+        if len(found) > len(shown):
+            shown.append(f"... and {len(found) - len(shown)} more (-o json lists them all)")
+        where = f"{state.cluster.namespace}/{state.cluster.name}"
+        raise ClusterctlError("\n".join([f"cluster {where} is not healthy:", *(f"  {p}" for p in shown)]))

@@ -9,7 +9,7 @@ it carries the API's error code and request id where the API gives them
 
 from __future__ import annotations
 
-from clusterctl_py.errors import ClusterctlError
+from clusterctl_py.errors import EXIT_BAD_INPUT, ClusterctlError
 
 
 class ClientError(ClusterctlError):
@@ -41,3 +41,10 @@ class Unavailable(ClientError):
 
 class Conflict(ClientError):
     """The object changed since it was read (its resourceVersion no longer matches)."""
+
+
+class BadCredentials(ClientError):
+    """The credentials given cannot be used at all (a kubeconfig that does not parse or names no
+    usable context): bad input, so nothing was asked of any API."""
+
+    exit_code = EXIT_BAD_INPUT

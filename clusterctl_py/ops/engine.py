@@ -107,6 +107,10 @@ class StackEngine(Protocol):
     def destroy(self, run: StackRun, on_event: EventCallback) -> None:
         """Destroy an existing stack's resources; StackMissing if there is no such stack."""
 
+    def outputs(self, run: StackRun) -> dict[str, Any]:
+        """An existing stack's outputs, secret ones in plain text (the caller keeps them out of
+        sight); StackMissing if there is no such stack. Read-only: never creates the stack."""
+
 
 def state_dir() -> Path:
     """Per-user state (XDG_STATE_HOME, default ~/.local/state): clusterctl-py/, mode 0700."""
@@ -329,6 +333,16 @@ class PulumiAutomationEngine:
             raise StackMissing(f"nothing to destroy for {run.stack}: there is no stack {run.name}") from None
         except auto.errors.CommandError as exc:
             raise collector.error(exc) from None
+
+
+    def outputs(self, run: StackRun) -> dict[str, Any]:
+        try:
+            stack = self._stack(run)  # select_stack: never creates
+            return {k: v.value for k, v in stack.outputs().items()}
+        except auto.errors.StackNotFoundError:
+            raise StackMissing(f"there is no stack {run.name}") from None
+        except auto.errors.CommandError as exc:
+            raise command_error(exc) from None
 
 
 def default_engine(hcloud_token: str) -> StackEngine:

@@ -56,7 +56,7 @@ def plan(
     """
     prefix = spec.management.name
     base = {"clusterctl:platformFile": str(platform_file.resolve())}
-    management = StackRun("management", f"{prefix}-management", org, base)
+    management = management_stack(spec, platform_file, org=org)
     capi = StackRun(
         "capi",
         f"{prefix}-capi",
@@ -85,6 +85,12 @@ def plan(
     if action == "destroy":
         return [p for p in ([*reversed(clusters)], [capi], [management]) if p]
     return [p for p in ([management], [capi], clusters) if p]
+
+
+def management_stack(spec: PlatformSpec, platform_file: Path, *, org: str) -> StackRun:
+    """The management cluster's stack (whose `kubeconfig` output reaches the management API)."""
+    base = {"clusterctl:platformFile": str(platform_file.resolve())}
+    return StackRun("management", f"{spec.management.name}-management", org, base)
 
 
 def check_token(token: str | None) -> str:

@@ -41,6 +41,8 @@ class FakeEngine:
         self.max_running = 0
         self.hold: Callable[[Any], None] | None = None  # called with the run, inside it
         self.changes = {"create": 1, "same": 2}  # what a preview reports
+        self.stack_outputs: dict[str, dict[str, Any]] = {}  # stack name -> what `outputs` returns
+        self.reads: list[str] = []  # stacks whose outputs were read, in call order
 
     def organization(self, given: str | None) -> str:
         self.orgs.append(given)
@@ -61,6 +63,12 @@ class FakeEngine:
         if not self.exists(run):
             raise engine_mod.StackMissing(f"nothing to destroy for {run.stack}: there is no stack {run.name}")
         self._run("destroy", run, on_event)
+
+    def outputs(self, run) -> dict[str, Any]:
+        self.reads.append(run.stack)
+        if not self.exists(run):
+            raise engine_mod.StackMissing(f"there is no stack {run.name}")
+        return dict(self.stack_outputs.get(run.stack, {}))
 
     def _run(self, action, run, on_event) -> None:
         with self.lock:

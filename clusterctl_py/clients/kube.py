@@ -1,0 +1,918 @@
+"""The Kubernetes API (the management cluster's, or a workload cluster's) through the `kubernetes` client.
+
+The only module that imports `kubernetes`. It hands out our own frozen
+dataclasses, read from the JSON the API sends (`_preload_content=False`:
+no SDK model objects, whose deserialisation alone would cost more than the
+request for 200 Machines).
+
+Reads list each kind once per call with a label selector
+(`cluster.x-k8s.io/cluster-name=<name>`), never one request per object, so
+the number of requests does not grow with the cluster.
+
+One retry policy, ours. The client retries no HTTP status itself, but
+urllib3 does retry failed connections: kubernetes/client/rest.py passes
+`Configuration.retries` to the pool only when it is set, and urllib3's
+default is `Retry(3)` with `backoff_factor=0` (urllib3/util/retry.py
+`Retry.DEFAULT`), three immediate reconnects. So `retries` is False and
+tenacity retries here: 429 (waiting as `Retry-After` says), 5xx, timeouts,
+refused and dropped connections; with jittered exponential backoff, a cap
+on attempts and a time budget. The client's opt-in `client_go_retries`
+(kubernetes >= 37, rest.py `read_request`) would cover only GET/HEAD with a
+`Retry-After` header, and stacked with ours would multiply the attempts:
+it stays off.
+
+Errors leave as `clusterctl_py.clients.errors` types carrying the HTTP
+status, the Status `reason` and the Status `message` only: never a
+response body (it can hold a Secret), and never the SDK exception's text,
+which embeds the body.
+
+Kubeconfigs: the client reads them from a path (`--kubeconfig`,
+`KUBECONFIG`, which may list several files) or from text (a stack
+output). The SDK writes embedded certificates and keys to files for
+urllib3; those go into a directory of our own, mode 0700, removed by
+`close()`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, Protocol
+
+import tenacity
+import urllib3
+import yaml
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.config.config_exception import ConfigException
+
+from clusterctl_py.clients.errors import (
+    BadCredentials,
+    ClientError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+)
+
+CLUSTER_NAME_LABEL = "cluster.x-k8s.io/cluster-name"
+CONTROL_PLANE_LABEL = "cluster.x-k8s.io/control-plane"
+DEPLOYMENT_NAME_LABEL = "cluster.x-k8s.io/deployment-name"
+VERSION_LABEL = "app.kubernetes.io/version"
+AUTOSCALER_MIN = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size"
+AUTOSCALER_MAX = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size"
+
+CAPI_GROUP, CAPI_VERSION = "cluster.x-k8s.io", "v1beta2"
+# Cluster API's own kinds at the contract the pinned release serves (versions.CAPI);
+# providers' kinds are looked up through discovery.
+_KNOWN = {
+    ("controlplane.cluster.x-k8s.io", "KubeadmControlPlane"): ("v1beta2", "kubeadmcontrolplanes"),
+    (CAPI_GROUP, "Cluster"): (CAPI_VERSION, "clusters"),
+}
+CAAPH_GROUP, CAAPH_VERSION = "addons.cluster.x-k8s.io", "v1alpha1"
+INVENTORY_GROUP, INVENTORY_VERSION = "clusterctl.cluster.x-k8s.io", "v1alpha3"
+
+TIMEOUT = (5.0, 30.0)  # seconds: connect, read
+RETRY_FOR = 60.0  # seconds a call may spend retrying
+ATTEMPTS = 8
+
+
+# --------------------------------------------------------------------------- what we read
+
+
+def _when(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A v1beta2 (metav1) condition; `since` is its lastTransitionTime."""
+
+    type: str
+    status: str  # "True", "False" or "Unknown"
+    reason: str = ""
+    message: str = ""
+    since: datetime | None = None
+
+
+Conditions = tuple[Condition, ...]
+
+
+def find(conditions: Conditions, type_: str) -> Condition | None:
+    return next((c for c in conditions if c.type == type_), None)
+
+
+@dataclass(frozen=True)
+class Replicas:
+    """Replica counters as the v1beta2 contracts report them; None where the object has none."""
+
+    desired: int | None = None
+    current: int | None = None
+    ready: int | None = None
+    available: int | None = None
+    up_to_date: int | None = None
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """A v1beta2 contract reference: apiGroup, kind and name (the version is the API's preferred one)."""
+
+    api_group: str
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Owner:
+    kind: str
+    name: str
+    uid: str
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    namespace: str
+    uid: str
+    created: datetime | None
+    phase: str
+    control_plane_ref: ObjectRef | None
+    infrastructure_ref: ObjectRef | None
+    control_plane: Replicas
+    workers: Replicas
+    conditions: Conditions
+    paused: bool = False
+    deleting: bool = False
+
+
+@dataclass(frozen=True)
+class InfrastructureCluster:
+    """The provider's cluster object (HetznerCluster, ...), read through the contract only."""
+
+    kind: str
+    name: str
+    namespace: str
+    created: datetime | None
+    ready: bool | None  # status.ready (v1beta1 contract), None if absent
+    conditions: Conditions
+    deleting: bool = False
+
+
+@dataclass(frozen=True)
+class ControlPlane:
+    """A control plane (KubeadmControlPlane) through the v1beta2 control plane contract."""
+
+    kind: str
+    name: str
+    namespace: str
+    uid: str
+    created: datetime | None
+    version: str | None  # spec.version: what is asked for
+    status_version: str | None  # status.version: the oldest version any of its machines runs
+    replicas: Replicas
+    initialized: bool | None
+    conditions: Conditions
+    deleting: bool = False
+    # metadata.generation against status.observedGeneration: has the controller seen the last change?
+    generation: int | None = None
+    observed_generation: int | None = None
+
+
+@dataclass(frozen=True)
+class MachineDeployment:
+    name: str
+    namespace: str
+    uid: str
+    created: datetime | None
+    version: str | None  # spec.template.spec.version
+    replicas: Replicas
+    phase: str
+    conditions: Conditions
+    autoscaler_min: int | None = None
+    autoscaler_max: int | None = None
+    deleting: bool = False
+    generation: int | None = None
+    observed_generation: int | None = None
+
+
+@dataclass(frozen=True)
+class MachineSet:
+    name: str
+    namespace: str
+    uid: str
+    created: datetime | None
+    owner: Owner | None  # the controlling MachineDeployment
+    version: str | None
+    replicas: Replicas
+    conditions: Conditions
+    deleting: bool = False
+
+
+@dataclass(frozen=True)
+class Machine:
+    name: str
+    namespace: str
+    uid: str
+    created: datetime | None
+    version: str | None  # spec.version
+    phase: str
+    node_name: str | None  # status.nodeRef.name: the node it became
+    kubelet_version: str | None  # status.nodeInfo.kubeletVersion
+    provider_id: str | None
+    control_plane: bool
+    owner: Owner | None  # the controller: a MachineSet or the control plane
+    deployment: str | None  # the cluster.x-k8s.io/deployment-name label
+    conditions: Conditions
+    deleting: bool = False
+
+
+@dataclass(frozen=True)
+class HelmReleaseProxy:
+    name: str
+    namespace: str
+    created: datetime | None
+    chart: str
+    release_name: str
+    release_namespace: str
+    version: str
+    status: str  # Helm's release status (deployed, failed, ...)
+    revision: int | None
+    helm_chart_proxy: str | None
+    conditions: Conditions
+
+
+@dataclass(frozen=True)
+class Provider:
+    """clusterctl's inventory entry for an installed provider."""
+
+    name: str
+    namespace: str
+    provider_name: str
+    type: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Deployment:
+    name: str
+    namespace: str
+    created: datetime | None
+    labels: Mapping[str, str]
+    images: tuple[str, ...]
+    replicas: Replicas  # up_to_date is status.updatedReplicas
+    conditions: Conditions
+
+    @property
+    def version(self) -> str | None:
+        """The `app.kubernetes.io/version` label Helm charts set."""
+        return self.labels.get(VERSION_LABEL)
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    created: datetime | None
+    kubelet_version: str | None
+    ready: bool | None
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Kubeconfig:
+    """Where the credentials for an API come from; the text itself never appears in a repr."""
+
+    origin: str  # what messages name: "--kubeconfig ./x", "KUBECONFIG", "stack org/p/s output kubeconfig"
+    path: str | None = None
+    text: str | None = field(default=None, repr=False)
+    context: str | None = None
+
+
+class KubernetesApi(Protocol):
+    """The reads clusterctl-py makes of a Kubernetes API; each is one request."""
+
+    endpoint: str
+
+    def get_cluster(self, namespace: str, name: str) -> Cluster: ...
+
+    def clusters_named(self, name: str) -> list[Cluster]:
+        """Clusters of that name in every namespace (one list with a field selector)."""
+
+    def infrastructure_cluster(self, namespace: str, ref: ObjectRef) -> InfrastructureCluster: ...
+
+    def control_plane(self, namespace: str, ref: ObjectRef) -> ControlPlane: ...
+
+    def kubeadm_control_plane(self, namespace: str, name: str) -> ControlPlane: ...
+
+    def machine_deployments(self, namespace: str, cluster: str) -> list[MachineDeployment]: ...
+
+    def machine_sets(self, namespace: str, cluster: str) -> list[MachineSet]: ...
+
+    def machines(self, namespace: str, cluster: str) -> list[Machine]: ...
+
+    def helm_release_proxies(self, namespace: str, cluster: str) -> list[HelmReleaseProxy]: ...
+
+    def providers(self) -> list[Provider]:
+        """clusterctl's `Provider` inventory, every namespace."""
+
+    def deployments(self, namespace: str, label_selector: str | None = None) -> list[Deployment]: ...
+
+    def nodes(self) -> list[Node]: ...
+
+    def secret_value(self, namespace: str, name: str, key: str) -> str:
+        """One decoded value of a Secret; only where a command hands it to the user."""
+
+    def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _conditions(items: Any) -> Conditions:
+    out = []
+    for c in items or ():
+        if isinstance(c, Mapping) and c.get("type"):
+            out.append(
+                Condition(
+                    type=str(c["type"]),
+                    status=str(c.get("status", "Unknown")),
+                    reason=str(c.get("reason") or ""),
+                    message=str(c.get("message") or ""),
+                    since=_when(c.get("lastTransitionTime")),
+                )
+            )
+    return tuple(out)
+
+
+def _provider_conditions(status: Mapping[str, Any]) -> Conditions:
+    # status.v1beta2.conditions first, then status.conditions: how clusterctl reads a provider's
+    # object (kubernetes-sigs/cluster-api util/conditions/getter.go UnstructuredGetAll).
+    v1beta2 = (status.get("v1beta2") or {}).get("conditions")
+    return _conditions(v1beta2 if isinstance(v1beta2, list) else status.get("conditions"))
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _ref(value: Any) -> ObjectRef | None:
+    if isinstance(value, Mapping) and value.get("kind") and value.get("name"):
+        return ObjectRef(str(value.get("apiGroup") or ""), str(value["kind"]), str(value["name"]))
+    return None
+
+
+def _controller(meta: Mapping[str, Any]) -> Owner | None:
+    for ref in meta.get("ownerReferences") or ():
+        if ref.get("controller"):
+            return Owner(ref.get("kind", ""), ref.get("name", ""), ref.get("uid", ""))
+    return None
+
+
+def _replicas(status: Mapping[str, Any], desired: Any = None) -> Replicas:
+    return Replicas(
+        desired=_int(desired),
+        current=_int(status.get("replicas")),
+        ready=_int(status.get("readyReplicas")),
+        available=_int(status.get("availableReplicas")),
+        up_to_date=_int(status.get("upToDateReplicas")),
+    )
+
+
+def _cluster(obj: Mapping[str, Any]) -> Cluster:
+    meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
+
+    def counters(part: Mapping[str, Any]) -> Replicas:
+        return _replicas(part, part.get("desiredReplicas"))
+
+    return Cluster(
+        name=meta.get("name", ""),
+        namespace=meta.get("namespace", ""),
+        uid=meta.get("uid", ""),
+        created=_when(meta.get("creationTimestamp")),
+        phase=str(status.get("phase") or ""),
+        control_plane_ref=_ref(spec.get("controlPlaneRef")),
+        infrastructure_ref=_ref(spec.get("infrastructureRef")),
+        control_plane=counters(status.get("controlPlane") or {}),
+        workers=counters(status.get("workers") or {}),
+        conditions=_conditions(status.get("conditions")),
+        paused=bool(spec.get("paused")),
+        deleting=bool(meta.get("deletionTimestamp")),
+    )
+
+
+def _infrastructure_cluster(obj: Mapping[str, Any]) -> InfrastructureCluster:
+    meta, status = _meta(obj), obj.get("status") or {}
+    ready = status.get("ready")
+    return InfrastructureCluster(
+        kind=obj.get("kind", ""),
+        name=meta.get("name", ""),
+        namespace=meta.get("namespace", ""),
+        created=_when(meta.get("creationTimestamp")),
+        ready=ready if isinstance(ready, bool) else None,
+        conditions=_provider_conditions(status),
+        deleting=bool(meta.get("deletionTimestamp")),
+    )
+
+
+def _control_plane(obj: Mapping[str, Any]) -> ControlPlane:
+    meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
+    initialized = (status.get("initialization") or {}).get("controlPlaneInitialized")
+    return ControlPlane(
+        kind=obj.get("kind", ""),
+        name=meta.get("name", ""),
+        namespace=meta.get("namespace", ""),
+        uid=meta.get("uid", ""),
+        created=_when(meta.get("creationTimestamp")),
+        version=spec.get("version"),
+        status_version=status.get("version"),
+        replicas=_replicas(status, spec.get("replicas")),
+        initialized=initialized if isinstance(initialized, bool) else None,
+        conditions=_provider_conditions(status),
+        deleting=bool(meta.get("deletionTimestamp")),
+        generation=_int(meta.get("generation")),
+        observed_generation=_int(status.get("observedGeneration")),
+    )
+
+
+def _machine_deployment(obj: Mapping[str, Any]) -> MachineDeployment:
+    meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
+    annotations = meta.get("annotations") or {}
+    return MachineDeployment(
+        name=meta.get("name", ""),
+        namespace=meta.get("namespace", ""),
+        uid=meta.get("uid", ""),
+        created=_when(meta.get("creationTimestamp")),
+        version=((spec.get("template") or {}).get("spec") or {}).get("version"),
+        replicas=_replicas(status, spec.get("replicas")),
+        phase=str(status.get("phase") or ""),
+        conditions=_conditions(status.get("conditions")),
+        autoscaler_min=_int(annotations.get(AUTOSCALER_MIN)),
+        autoscaler_max=_int(annotations.get(AUTOSCALER_MAX)),
+        deleting=bool(meta.get("deletionTimestamp")),
+        generation=_int(meta.get("generation")),
+        observed_generation=_int(status.get("observedGeneration")),
+    )
+
+
+def _machine_set(obj: Mapping[str, Any]) -> MachineSet:
+    meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
+    return MachineSet(
+        name=meta.get("name", ""),
+        namespace=meta.get("namespace", ""),
+        uid=meta.get("uid", ""),
+        created=_when(meta.get("creationTimestamp")),
+        owner=_controller(meta),
+        version=((spec.get("template") or {}).get("spec") or {}).get("version"),
+        replicas=_replicas(status, spec.get("replicas")),
+        conditions=_conditions(status.get("conditions")),
+        deleting=bool(meta.get("deletionTimestamp")),
+    )
+
+
+def _machine(obj: Mapping[str, Any]) -> Machine:
+    meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
+    labels = meta.get("labels") or {}
+    return Machine(
+        name=meta.get("name", ""),
+        namespace=meta.get("namespace", ""),
+        uid=meta.get("uid", ""),
+        created=_when(meta.get("creationTimestamp")),
+        version=spec.get("version"),
+        phase=str(status.get("phase") or ""),
+        node_name=(status.get("nodeRef") or {}).get("name"),
+        kubelet_version=(status.get("nodeInfo") or {}).get("kubeletVersion"),
+        provider_id=spec.get("providerID"),
+        # kubernetes-sigs/cluster-api util/util.go IsControlPlaneMachine: the label is present.
+        control_plane=CONTROL_PLANE_LABEL in labels,
+        owner=_controller(meta),
+        deployment=labels.get(DEPLOYMENT_NAME_LABEL),
+        conditions=_conditions(status.get("conditions")),
+        deleting=bool(meta.get("deletionTimestamp")),
+    )
+
+
+def _helm_release_proxy(obj: Mapping[str, Any]) -> HelmReleaseProxy:
+    meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
+    return HelmReleaseProxy(
+        name=meta.get("name", ""),
+        namespace=meta.get("namespace", ""),
+        created=_when(meta.get("creationTimestamp")),
+        chart=str(spec.get("chartName") or ""),
+        release_name=str(spec.get("releaseName") or ""),
+        release_namespace=str(spec.get("namespace") or ""),
+        version=str(spec.get("version") or ""),
+        status=str(status.get("status") or ""),
+        revision=_int(status.get("revision")),
+        # kubernetes-sigs/cluster-api-addon-provider-helm api/v1alpha1/helmreleaseproxy_types.go HelmChartProxyLabelName
+        helm_chart_proxy=(meta.get("labels") or {}).get("helmreleaseproxy.addons.cluster.x-k8s.io/helmchartproxy-name"),
+        conditions=_conditions(status.get("conditions")),
+    )
+
+
+def _provider(obj: Mapping[str, Any]) -> Provider:
+    meta = _meta(obj)
+    return Provider(
+        name=meta.get("name", ""),
+        namespace=meta.get("namespace", ""),
+        provider_name=str(obj.get("providerName") or ""),
+        type=str(obj.get("type") or ""),
+        version=str(obj.get("version") or ""),
+    )
+
+
+def _deployment(obj: Mapping[str, Any]) -> Deployment:
+    meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
+    containers = (((spec.get("template") or {}).get("spec") or {}).get("containers")) or ()
+    return Deployment(
+        name=meta.get("name", ""),
+        namespace=meta.get("namespace", ""),
+        created=_when(meta.get("creationTimestamp")),
+        labels=MappingProxyType(dict(meta.get("labels") or {})),
+        images=tuple(str(c.get("image", "")) for c in containers),
+        replicas=Replicas(
+            desired=_int(spec.get("replicas")),
+            current=_int(status.get("replicas")),
+            ready=_int(status.get("readyReplicas")),
+            available=_int(status.get("availableReplicas")),
+            up_to_date=_int(status.get("updatedReplicas")),
+        ),
+        conditions=_conditions(status.get("conditions")),
+    )
+
+
+def _node(obj: Mapping[str, Any]) -> Node:
+    meta, status = _meta(obj), obj.get("status") or {}
+    ready = find(_conditions(status.get("conditions")), "Ready")
+    return Node(
+        name=meta.get("name", ""),
+        created=_when(meta.get("creationTimestamp")),
+        kubelet_version=(status.get("nodeInfo") or {}).get("kubeletVersion"),
+        ready=None if ready is None else ready.status == "True",
+        labels=MappingProxyType(dict(meta.get("labels") or {})),
+    )
+
+
+# --------------------------------------------------------------------------- errors and retries
+
+
+def _status_message(body: Any) -> str:
+    """The `message` of a Kubernetes `Status` body; nothing else of the body, ever."""
+    try:
+        data = json.loads(body) if isinstance(body, (str, bytes)) else None
+    except ValueError:
+        return ""
+    if not isinstance(data, dict) or data.get("kind") != "Status":
+        return ""
+    message = " ".join(str(data.get("message") or "").split())
+    return message if len(message) <= 300 else message[:297] + "..."
+
+
+def _status_reason(body: Any) -> str | None:
+    try:
+        data = json.loads(body) if isinstance(body, (str, bytes)) else None
+    except ValueError:
+        return None
+    return str(data.get("reason")) if isinstance(data, dict) and data.get("kind") == "Status" and data.get("reason") else None
+
+
+def _retry_after(exc: BaseException | None) -> float | None:
+    """Integer seconds of a Retry-After header, as client-go reads it."""
+    headers = getattr(exc, "headers", None) or {}
+    for key, value in headers.items():
+        if key.lower() == "retry-after" and str(value).strip().isdigit():
+            return float(int(str(value).strip()))
+    return None
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, k8s.ApiException):
+        return exc.status == 429 or 500 <= (exc.status or 0) <= 599
+    if isinstance(exc, urllib3.exceptions.NameResolutionError):
+        return False  # a wrong host name does not heal by waiting
+    return isinstance(exc, (urllib3.exceptions.TimeoutError, urllib3.exceptions.ProtocolError, urllib3.exceptions.NewConnectionError))
+
+
+def _connection_problem(exc: BaseException) -> str:
+    if isinstance(exc, urllib3.exceptions.NameResolutionError):
+        return "the host name does not resolve"
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return "connection refused or unreachable"
+    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
+        return "connection timed out"
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+        return "no answer in time"
+    if isinstance(exc, urllib3.exceptions.ProtocolError):
+        return "the connection was dropped"
+    return type(exc).__name__
+
+
+def translate(exc: BaseException, endpoint: str, what: str, tries: int = 1) -> ClientError:
+    """Our error for an SDK or transport exception: status, reason and Status message only."""
+    api = f"Kubernetes API {endpoint}"
+    gave_up = f" (gave up after {tries} attempts)" if tries > 1 else ""
+    if isinstance(exc, k8s.ApiException):
+        status = exc.status or 0
+        message = _status_message(exc.body)
+        reason = _status_reason(exc.body)
+        text = f"{what}: {status} {exc.reason or ''}".rstrip()
+        if message:
+            text += f": {message}"
+        if status == 401:
+            return Unauthorized(text + "; the kubeconfig's credentials are not accepted (expired or revoked?)", api=api, code=reason)
+        if status == 403:
+            return Forbidden(text, api=api, code=reason)
+        if status == 404:
+            return NotFound(text, api=api, code=reason)
+        if status == 409:
+            return Conflict(text, api=api, code=reason)
+        if status == 0:  # the SDK's own errors (TLS): "SSLError\n<urllib3's text>" (kubernetes/client/rest.py)
+            detail = (str(exc.reason or "").splitlines() or [""])[-1][:200]
+            return Unavailable(f"{what}: TLS failed ({detail}); is the kubeconfig's certificate authority the cluster's?", api=api)
+        if status == 429 or status >= 500:
+            return Unavailable(text + gave_up, api=api, code=reason)
+        return ClientError(text, api=api, code=reason)
+    return Unavailable(f"{what}: {_connection_problem(exc)}{gave_up}", api=api)
+
+
+# --------------------------------------------------------------------------- the client
+
+
+def _server_of(cfg: Any) -> str:
+    return str(getattr(cfg, "host", "") or "")
+
+
+def load_configuration(kubeconfig: Kubeconfig, temp_dir: str) -> Any:
+    """A `kubernetes.client.Configuration` from a kubeconfig; BadCredentials when it cannot be used.
+
+    Messages name where the kubeconfig came from and never quote it: a YAML
+    error reports only the line and column, since the line may hold a key.
+    """
+    cfg = k8s.Configuration()
+    try:
+        if kubeconfig.text is not None:
+            data = yaml.safe_load(kubeconfig.text)
+            if not isinstance(data, dict):
+                raise BadCredentials(f"{kubeconfig.origin}: not a kubeconfig (expected a mapping with clusters, users and contexts)", api="kubeconfig")
+            k8s_config.load_kube_config_from_dict(
+                data, context=kubeconfig.context, client_configuration=cfg, persist_config=False, temp_file_path=temp_dir
+            )
+        else:
+            k8s_config.load_kube_config(
+                config_file=kubeconfig.path, context=kubeconfig.context, client_configuration=cfg,
+                persist_config=False, temp_file_path=temp_dir,
+            )
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise BadCredentials(f"{kubeconfig.origin}: not valid YAML{where}", api="kubeconfig") from None
+    except ConfigException as exc:
+        raise BadCredentials(f"{kubeconfig.origin}: {' '.join(str(exc).split())}", api="kubeconfig") from None
+    return cfg
+
+
+class KubeClient:
+    """`KubernetesApi` over the `kubernetes` client. Use as a context manager (or call `close`)."""
+
+    def __init__(
+        self,
+        kubeconfig: Kubeconfig,
+        *,
+        timeout: tuple[float, float] = TIMEOUT,
+        retry_for: float = RETRY_FOR,
+        attempts: int = ATTEMPTS,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        on_retry: Callable[[str], None] | None = None,
+    ):
+        self._dir = tempfile.mkdtemp(prefix="clusterctl-py-kube-")  # mode 0700
+        try:
+            cfg = load_configuration(kubeconfig, self._dir)
+        except BaseException:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            raise
+        cfg.retries = False  # ours are the only retries (module docstring)
+        self.endpoint = _server_of(cfg)
+        self._api = k8s.ApiClient(cfg)
+        self._api.user_agent = "clusterctl-py"
+        self._core = k8s.CoreV1Api(self._api)
+        self._apps = k8s.AppsV1Api(self._api)
+        self._objects = k8s.CustomObjectsApi(self._api)
+        self._timeout = timeout
+        self._retry_for = retry_for
+        self._attempts = attempts
+        self._sleep = sleep
+        self._clock = clock
+        self._on_retry = on_retry
+        self._preferred: dict[str, str] | None = None
+        self._plurals: dict[tuple[str, str], dict[str, str]] = {}
+
+    def __enter__(self) -> KubeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self._api.close()
+        finally:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+    # -- one request, retried -------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)` (an SDK call) as parsed JSON, under the retry policy."""
+        start = self._clock()
+        waited = [0.0]
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            after = _retry_after(state.outcome.exception())
+            # Full jitter, doubling from 0.5 s up to 8 s (AWS Architecture Blog, "Exponential Backoff And Jitter").
+            return after if after is not None else random.uniform(0, min(8.0, 0.5 * 2 ** (state.attempt_number - 1)))
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            # tenacity computes the wait first, so a Retry-After beyond the budget stops here, unslept.
+            elapsed = max(self._clock() - start, waited[0])
+            return state.attempt_number >= self._attempts or elapsed + state.upcoming_sleep > self._retry_for
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            waited[0] += state.upcoming_sleep
+            if self._on_retry is not None:
+                exc = state.outcome.exception()
+                self._on_retry(f"{translate(exc, self.endpoint, what)}; retrying in {state.upcoming_sleep:.1f}s")
+
+        retrying = tenacity.Retrying(
+            stop=stop,
+            wait=wait,
+            retry=tenacity.retry_if_exception(_transient),
+            before_sleep=before_sleep,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    response = fn(*args, _preload_content=False, _request_timeout=self._timeout, **kwargs)
+                    try:
+                        return json.loads(response.data or b"null")
+                    finally:
+                        response.release_conn()
+        except (k8s.ApiException, urllib3.exceptions.HTTPError) as exc:
+            tries = retrying.statistics.get("attempt_number", 1)
+            raise translate(exc, self.endpoint, what, tries) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _items(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> list[Mapping[str, Any]]:
+        data = self._call(what, fn, *args, **kwargs)
+        return list((data or {}).get("items") or ())
+
+    def _list(self, what: str, group: str, version: str, plural: str, namespace: str, selector: str):
+        return self._items(what, self._objects.list_namespaced_custom_object, group, version, namespace, plural, label_selector=selector)
+
+    # -- discovery --------------------------------------------------------------------
+
+    def _resolve(self, ref: ObjectRef) -> tuple[str, str]:
+        """(version, plural) of a referenced kind: Cluster API's own are known, providers' discovered."""
+        known = _KNOWN.get((ref.api_group, ref.kind))
+        if known is not None:
+            return known
+        if self._preferred is None:
+            groups = self._call("discovery of API groups", k8s.ApisApi(self._api).get_api_versions)
+            self._preferred = {
+                g.get("name", ""): (g.get("preferredVersion") or {}).get("version", "") for g in (groups or {}).get("groups") or ()
+            }
+        version = self._preferred.get(ref.api_group)
+        if not version:
+            raise NotFound(f"no API group {ref.api_group} is served (is its provider installed?)", api=f"Kubernetes API {self.endpoint}")
+        key = (ref.api_group, version)
+        if key not in self._plurals:
+            resources = self._call(f"discovery of {ref.api_group}/{version}", self._objects.get_api_resources, ref.api_group, version)
+            self._plurals[key] = {
+                r.get("kind", ""): r.get("name", "") for r in (resources or {}).get("resources") or () if "/" not in r.get("name", "")
+            }
+        plural = self._plurals[key].get(ref.kind)
+        if not plural:
+            raise NotFound(f"{ref.api_group}/{version} serves no kind {ref.kind}", api=f"Kubernetes API {self.endpoint}")
+        return version, plural
+
+    def _get_ref(self, namespace: str, ref: ObjectRef) -> Mapping[str, Any]:
+        version, plural = self._resolve(ref)
+        return self._call(
+            f"get {ref.kind} {namespace}/{ref.name}",
+            self._objects.get_namespaced_custom_object, ref.api_group, version, namespace, plural, ref.name,
+        )
+
+    # -- KubernetesApi -------------------------------------------------------------------
+
+    def get_cluster(self, namespace: str, name: str) -> Cluster:
+        return _cluster(self._call(
+            f"get Cluster {namespace}/{name}",
+            self._objects.get_namespaced_custom_object, CAPI_GROUP, CAPI_VERSION, namespace, "clusters", name,
+        ))
+
+    def clusters_named(self, name: str) -> list[Cluster]:
+        return [_cluster(o) for o in self._items(
+            f"list Clusters named {name}",
+            self._objects.list_cluster_custom_object, CAPI_GROUP, CAPI_VERSION, "clusters", field_selector=f"metadata.name={name}",
+        )]
+
+    def infrastructure_cluster(self, namespace: str, ref: ObjectRef) -> InfrastructureCluster:
+        return _infrastructure_cluster(self._get_ref(namespace, ref))
+
+    def control_plane(self, namespace: str, ref: ObjectRef) -> ControlPlane:
+        return _control_plane(self._get_ref(namespace, ref))
+
+    def kubeadm_control_plane(self, namespace: str, name: str) -> ControlPlane:
+        return self.control_plane(namespace, ObjectRef("controlplane.cluster.x-k8s.io", "KubeadmControlPlane", name))
+
+    def machine_deployments(self, namespace: str, cluster: str) -> list[MachineDeployment]:
+        items = self._list(f"list MachineDeployments of {namespace}/{cluster}", CAPI_GROUP, CAPI_VERSION, "machinedeployments",
+                           namespace, f"{CLUSTER_NAME_LABEL}={cluster}")
+        return [_machine_deployment(o) for o in items]
+
+    def machine_sets(self, namespace: str, cluster: str) -> list[MachineSet]:
+        items = self._list(f"list MachineSets of {namespace}/{cluster}", CAPI_GROUP, CAPI_VERSION, "machinesets",
+                           namespace, f"{CLUSTER_NAME_LABEL}={cluster}")
+        return [_machine_set(o) for o in items]
+
+    def machines(self, namespace: str, cluster: str) -> list[Machine]:
+        items = self._list(f"list Machines of {namespace}/{cluster}", CAPI_GROUP, CAPI_VERSION, "machines",
+                           namespace, f"{CLUSTER_NAME_LABEL}={cluster}")
+        return [_machine(o) for o in items]
+
+    def helm_release_proxies(self, namespace: str, cluster: str) -> list[HelmReleaseProxy]:
+        items = self._list(f"list HelmReleaseProxies of {namespace}/{cluster}", CAAPH_GROUP, CAAPH_VERSION, "helmreleaseproxies",
+                           namespace, f"{CLUSTER_NAME_LABEL}={cluster}")
+        return [_helm_release_proxy(o) for o in items]
+
+    def providers(self) -> list[Provider]:
+        items = self._items("list clusterctl Providers", self._objects.list_cluster_custom_object,
+                            INVENTORY_GROUP, INVENTORY_VERSION, "providers")
+        return [_provider(o) for o in items]
+
+    def deployments(self, namespace: str, label_selector: str | None = None) -> list[Deployment]:
+        items = self._items(f"list Deployments in {namespace}", self._apps.list_namespaced_deployment, namespace,
+                            label_selector=label_selector)
+        return [_deployment(o) for o in items]
+
+    def nodes(self) -> list[Node]:
+        return [_node(o) for o in self._items("list Nodes", self._core.list_node)]
+
+    def secret_value(self, namespace: str, name: str, key: str) -> str:
+        what = f"get Secret {namespace}/{name}"
+        data = (self._call(what, self._core.read_namespaced_secret, name, namespace) or {}).get("data") or {}
+        if key not in data:
+            raise NotFound(f"{what}: it has no key {key!r}", api=f"Kubernetes API {self.endpoint}")
+        try:
+            return base64.b64decode(data[key], validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            raise ClientError(f"{what}: key {key!r} is not base64-encoded UTF-8 text", api=f"Kubernetes API {self.endpoint}") from None
+
+
+def default_client(kubeconfig: Kubeconfig, **options: Any) -> KubernetesApi:
+    return KubeClient(kubeconfig, **options)
+
+
+
+_PARSERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "Cluster": _cluster,
+    "MachineDeployment": _machine_deployment,
+    "MachineSet": _machine_set,
+    "Machine": _machine,
+    "HelmReleaseProxy": _helm_release_proxy,
+    "Provider": _provider,
+    "Deployment": _deployment,
+    "Node": _node,
+}
+
+
+def parse(obj: Mapping[str, Any]) -> Any:
+    """Our dataclass for an object as the API returns it (for callers that hold the JSON already).
+
+    Other `...ControlPlane` kinds read as a ControlPlane, other `...Cluster` kinds as an
+    InfrastructureCluster: that is all the v1beta2 contracts promise about them.
+    """
+    kind = str(obj.get("kind", ""))
+    if kind in _PARSERS:
+        return _PARSERS[kind](obj)
+    if kind.endswith("ControlPlane"):
+        return _control_plane(obj)
+    if kind.endswith("Cluster"):
+        return _infrastructure_cluster(obj)
+    raise ValueError(f"no dataclass for kind {kind!r}")

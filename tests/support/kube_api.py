@@ -1,0 +1,465 @@
+"""A Kubernetes API on 127.0.0.1 for the real `kubernetes` client: kmock's emulator, made faithful where we need it.
+
+`kmock.KubernetesEmulator` (by the kopf author) keeps objects in memory and
+serves get/list/watch/create/patch/delete over HTTP. Left as it is, the
+`kubernetes` client trips over a few of its shortcuts, which `KubeApi`
+closes (kmock 0.8, kmock/_internal/k8s.py):
+
+* every kind we use is declared (`ResourceInfo` with its kind and scope), so
+  an empty list is an empty list, not a 404, and discovery (`/apis`,
+  `/apis/<group>/<version>`) names the kinds;
+* lists carry `kind: <Kind>List` and `apiVersion`, as the apiserver's do;
+* `labelSelector` and `fieldSelector` (`metadata.name`, `metadata.namespace`)
+  are honoured; kmock ignores both and returns everything;
+* a missing object is a 404 `NotFound` worded as the apiserver words it;
+* create answers 201 with the object and fills `uid`, `creationTimestamp`,
+  `resourceVersion` and `generation` when the body has none;
+* every request is logged (`log`), so tests count what a command asked for;
+* faults can be injected: an answer with any status, `Retry-After` and a
+  `Status` body (429, 5xx, 401, 403), a dropped connection, or the whole
+  API going away (the listener closes: new connections are refused, open
+  ones dropped) and coming back.
+
+kmock runs on asyncio; the `kubernetes` client is synchronous, so `serve()`
+runs kmock's loop in its own thread and the test (and the client) stay in
+the main thread. kmock's own pytest fixture would run the server in the
+test's loop, which the blocking client would starve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import aiohttp.web
+import attrs
+import kmock
+from kmock._internal import rendering
+
+# (group/version/plural) -> (kind, namespaced). Every kind the client layer reads,
+# at the versions the pinned releases serve (reference/crds, versions.py).
+RESOURCES: dict[str, tuple[str, bool]] = {
+    "cluster.x-k8s.io/v1beta2/clusters": ("Cluster", True),
+    "cluster.x-k8s.io/v1beta2/machinedeployments": ("MachineDeployment", True),
+    "cluster.x-k8s.io/v1beta2/machinesets": ("MachineSet", True),
+    "cluster.x-k8s.io/v1beta2/machines": ("Machine", True),
+    "cluster.x-k8s.io/v1beta2/machinehealthchecks": ("MachineHealthCheck", True),
+    "controlplane.cluster.x-k8s.io/v1beta2/kubeadmcontrolplanes": ("KubeadmControlPlane", True),
+    "infrastructure.cluster.x-k8s.io/v1beta1/hetznerclusters": ("HetznerCluster", True),
+    "infrastructure.cluster.x-k8s.io/v1beta1/hcloudmachines": ("HCloudMachine", True),
+    "addons.cluster.x-k8s.io/v1alpha1/helmreleaseproxies": ("HelmReleaseProxy", True),
+    "addons.cluster.x-k8s.io/v1alpha1/helmchartproxies": ("HelmChartProxy", True),
+    "clusterctl.cluster.x-k8s.io/v1alpha3/providers": ("Provider", True),
+    "v1/namespaces": ("Namespace", False),
+    "v1/secrets": ("Secret", True),
+    "v1/nodes": ("Node", False),
+    "apps/v1/deployments": ("Deployment", True),
+}
+_VERBS = {"get", "list", "watch", "create", "update", "patch", "delete"}
+# kmock's reading of a request (kmock/_internal/enums.py action) as the Kubernetes verb.
+_VERB_OF_ACTION = {
+    kmock.action.FETCH: "get",
+    kmock.action.LIST: "list",
+    kmock.action.WATCH: "watch",
+    kmock.action.CREATE: "create",
+    kmock.action.UPDATE: "patch",
+    kmock.action.DELETE: "delete",
+}
+
+
+def resource_of(api_version: str, kind: str) -> str:
+    """The `group/version/plural` key of RESOURCES serving `kind` at `api_version`."""
+    for key, (known, _) in RESOURCES.items():
+        if known == kind and key.rsplit("/", 1)[0] == api_version:
+            return key
+    raise KeyError(f"{api_version} {kind} is not served by the emulator; add it to RESOURCES")
+
+
+# --------------------------------------------------------------------------- selectors
+
+_REQUIREMENT = re.compile(
+    r"\s*(?:(?P<not>!)\s*(?P<nkey>[^\s,!=()]+)"
+    r"|(?P<key>[^\s,!=()]+)\s*(?:(?P<op>==|!=|=)\s*(?P<value>[^\s,()]*)"
+    r"|\s+(?P<setop>in|notin)\s*\((?P<values>[^)]*)\)"
+    r")?)\s*(?:,|$)"
+)
+
+
+def label_selector_matches(selector: str, labels: Mapping[str, str]) -> bool:
+    """Kubernetes label selector syntax: `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`
+    (kubernetes/apimachinery pkg/labels/selector.go)."""
+    text = selector.strip()
+    pos = 0
+    while pos < len(text):
+        m = _REQUIREMENT.match(text, pos)
+        if not m or m.end() == pos:
+            raise ValueError(f"unable to parse requirement: {text[pos:]!r}")
+        pos = m.end()
+        if m["not"]:
+            if m["nkey"] in labels:
+                return False
+        elif m["op"]:
+            present = labels.get(m["key"])
+            if m["op"] == "!=":
+                if present == m["value"]:
+                    return False
+            elif present != m["value"]:
+                return False
+        elif m["setop"]:
+            values = {v.strip() for v in m["values"].split(",") if v.strip()}
+            present = labels.get(m["key"])
+            if m["setop"] == "in" and present not in values:
+                return False
+            if m["setop"] == "notin" and present in values:
+                return False
+        elif m["key"] not in labels:
+            return False
+    return True
+
+
+def field_selector_matches(selector: str, obj: Mapping[str, Any]) -> bool:
+    """`metadata.name` and `metadata.namespace` with `=`, `==` and `!=`: what every kind supports."""
+    meta = obj.get("metadata") or {}
+    for part in filter(None, (p.strip() for p in selector.split(","))):
+        m = re.fullmatch(r"(metadata\.name|metadata\.namespace)\s*(==|!=|=)\s*(.*)", part)
+        if not m:
+            raise ValueError(f"field label not supported: {part!r}")
+        actual = meta.get(m[1].split(".")[1])
+        if (actual == m[3]) == (m[2] == "!="):
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------- faults and the request log
+
+
+@dataclass(frozen=True)
+class Logged:
+    """One request as the API saw it."""
+
+    method: str
+    path: str
+    params: Mapping[str, str]
+    verb: str  # get, list, watch, create, patch, delete; discovery for /api and /apis
+    plural: str | None  # the resource asked for, if any
+    answer: int | str  # the HTTP status, or "dropped"
+
+
+@dataclass
+class Fault:
+    """What the next `times` matching requests get instead of an answer (None: forever)."""
+
+    status: int | None  # None: the connection is closed without an answer
+    times: int | None = 1
+    retry_after: int | None = None
+    reason: str = ""
+    message: str = ""
+    when: Callable[[rendering.Request], bool] = field(default=lambda request: True)
+    body: Any = None  # instead of the Status body
+
+
+_REASONS = {
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "AlreadyExists",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
+
+
+def _status_body(status: int, reason: str, message: str) -> dict[str, Any]:
+    # The apiserver's error body (k8s.io/apimachinery pkg/apis/meta/v1 types.go Status).
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": status,
+    }
+
+
+# --------------------------------------------------------------------------- the emulator
+
+
+@attrs.define(kw_only=True)
+class KubeApi(kmock.KubernetesEmulator):
+    """kmock's Kubernetes emulator with the gaps listed in the module docstring closed."""
+
+    log: list[Logged] = attrs.field(factory=list, init=False)
+    _faults: list[Fault] = attrs.field(factory=list, init=False)
+    _fault_lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
+    _down: bool = attrs.field(default=False, init=False)
+    _down_after: int | None = attrs.field(default=None, init=False)
+    on_down: Callable[[], None] | None = attrs.field(default=None, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        # The client asks for `/apis/` (kubernetes/client/api/apis_api.py); kmock only knows `/apis`.
+        self.fallback["get /apis/"] << self._serve_apis
+        for key, (kind, namespaced) in RESOURCES.items():
+            self.resources[key] = kmock.ResourceInfo(
+                kind=kind, namespaced=namespaced, singular=kind.lower(), verbs=_VERBS, subresources={"status"}
+            )
+
+    # -- what tests call ----------------------------------------------------------
+
+    def add(self, *objs: Mapping[str, Any]) -> None:
+        """Store objects as the API would hold them (uid and creationTimestamp filled in if absent)."""
+        for obj in objs:
+            obj = copy.deepcopy(dict(obj))
+            _fill_metadata(obj)
+            meta = obj["metadata"]
+            key = resource_of(obj["apiVersion"], obj["kind"])
+            namespaced = RESOURCES[key][1]
+            self.objects[kmock.resource(key), meta.get("namespace") if namespaced else None, meta["name"]] = obj
+
+    def fail(
+        self,
+        status: int,
+        *,
+        times: int | None = 1,
+        retry_after: int | None = None,
+        message: str | None = None,
+        when: Callable[[rendering.Request], bool] | None = None,
+        body: Any = None,
+    ) -> None:
+        """Answer the next `times` matching requests (None: all) with `status` and a Status body (or `body`)."""
+        reason = _REASONS.get(status, "InternalError")
+        self._add_fault(Fault(status, times, retry_after, reason, message or f"injected {status}", when or (lambda r: True), body))
+
+    def drop(self, *, times: int | None = 1, when: Callable[[rendering.Request], bool] | None = None) -> None:
+        """Close the connection of the next `times` matching requests without answering."""
+        self._add_fault(Fault(None, times, when=when or (lambda r: True)))
+
+    def down_after(self, requests: int) -> None:
+        """Answer `requests` more requests, then go down (see `KubeApiServer.down`)."""
+        self._down_after = requests
+
+    def count(self, verb: str | None = None, plural: str | None = None) -> int:
+        """How many requests were made, optionally only those of a verb (get, list, ...) and resource."""
+        return sum(1 for e in self.log if (verb is None or e.verb == verb) and (plural is None or e.plural == plural))
+
+    def clear_log(self) -> None:
+        self.log.clear()
+
+    # -- serving --------------------------------------------------------------------
+
+    def _add_fault(self, fault: Fault) -> None:
+        with self._fault_lock:
+            self._faults.append(fault)
+
+    def _take_fault(self, request: rendering.Request) -> Fault | None:
+        with self._fault_lock:
+            for fault in self._faults:
+                if fault.when(request):
+                    if fault.times is not None:
+                        fault.times -= 1
+                        if fault.times <= 0:
+                            self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _record(self, request: rendering.Request, answer: Any) -> None:
+        plural = request.resource.plural if request.resource is not None else None
+        if plural is None:  # /api, /apis, /apis/<group>[/<version>], /version
+            verb = "discovery" if request.url.path.startswith(("/api", "/version")) else str(request.method.value).lower()
+        else:
+            verb = _VERB_OF_ACTION.get(request.action, str(request.method.value).lower())
+        self.log.append(Logged(request.method.value, request.url.path, dict(request.params), verb, plural, answer))
+
+    async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
+        if self._down_after is not None:
+            if self._down_after <= 0:
+                self._down = True
+                self._down_after = None
+                if self.on_down is not None:
+                    self.on_down()
+            else:
+                self._down_after -= 1
+        if self._down:
+            self._record(request, "dropped")
+            return _drop(request)
+        fault = self._take_fault(request)
+        if fault is not None and fault.status is None:
+            self._record(request, "dropped")
+            return _drop(request)
+        if fault is not None:
+            self._record(request, fault.status)
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            body = fault.body if fault.body is not None else _status_body(fault.status, fault.reason, fault.message)
+            return aiohttp.web.json_response(body, status=fault.status, headers=headers)
+        if request.action == kmock.action.CREATE and isinstance(request.data, dict):
+            _fill_metadata(request.data)
+        response = await super()._handle(request)
+        self._record(request, response.status)
+        return response
+
+    async def _serve_list(self, request: rendering.Request) -> rendering.Payload:
+        payload = await super()._serve_list(request)
+        items = payload["items"]
+        labels = request.params.get("labelSelector")
+        fields = request.params.get("fieldSelector")
+        try:
+            if labels:
+                items = [i for i in items if label_selector_matches(labels, (i.get("metadata") or {}).get("labels") or {})]
+            if fields:
+                items = [i for i in items if field_selector_matches(fields, i)]
+        except ValueError as exc:
+            raise kmock.KubernetesError(status=400, reason="BadRequest", message=str(exc), details={}) from None
+        res = request.resource
+        kind = RESOURCES[f"{res.group}/{res.version}/{res.plural}" if res.group else f"{res.version}/{res.plural}"][0]
+        return {
+            "kind": f"{kind}List",
+            "apiVersion": f"{res.group}/{res.version}" if res.group else res.version,
+            "metadata": {"resourceVersion": "1"},
+            "items": items,
+        }
+
+    async def _serve_fetch(self, request: rendering.Request) -> rendering.Payload:
+        try:
+            return await super()._serve_fetch(request)
+        except kmock.KubernetesObjectNotFoundError:
+            # The apiserver's wording (k8s.io/apimachinery pkg/api/errors/errors.go NewNotFound).
+            res = request.resource
+            what = f"{res.plural}.{res.group}" if res.group else res.plural
+            raise kmock.KubernetesError(status=404, reason="NotFound", message=f'{what} "{request.name}" not found', details={}) from None
+
+    async def _serve_create(self, request: rendering.Request) -> rendering.Payload:
+        # The client reads the body of a 201; on a 200 from a create it would read none.
+        return rendering.Response(status=201, payload=await super()._serve_create(request))
+
+
+def _drop(request: rendering.Request) -> aiohttp.web.StreamResponse:
+    raw = request._raw_request
+    if raw is not None and raw.transport is not None:
+        raw.transport.close()
+    return aiohttp.web.Response(status=500)
+
+
+_clock = 0
+
+
+def _fill_metadata(obj: dict[str, Any]) -> None:
+    global _clock
+    meta = obj.setdefault("metadata", {})
+    meta.setdefault("uid", str(uuid.uuid4()))
+    meta.setdefault("creationTimestamp", datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    _clock += 1
+    meta.setdefault("resourceVersion", str(_clock))
+    if obj.get("kind") not in ("Secret", "Node", "Namespace"):
+        meta.setdefault("generation", 1)
+
+
+# --------------------------------------------------------------------------- running it
+
+
+class KubeApiServer:
+    """The emulator on 127.0.0.1 in a thread of its own; `api` is the KubeApi, `url` where it listens."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="kube-api", daemon=True)
+        self.api: KubeApi
+        self._server: kmock.Server
+        self.url = ""
+
+    def _call(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
+
+    def start(self) -> KubeApiServer:
+        self._thread.start()
+        self._call(self._start())
+        return self
+
+    async def _start(self) -> None:
+        self.api = KubeApi()
+        await self.api.__aenter__()
+        self._server = kmock.Server(self.api)
+        await self._server.__aenter__()
+        self.url = f"http://{self._server.host}:{self._server.port}"
+        self.api.on_down = lambda: asyncio.get_running_loop().create_task(self._stop_listening())
+
+    def stop(self) -> None:
+        async def _stop():
+            await self._server.__aexit__(None, None, None)
+            await self.api.__aexit__(None, None, None)
+            # kmock's stream feeder (and any request still held) would outlive the loop otherwise.
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+
+        try:
+            self._call(_stop())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._loop.close()
+
+    def add(self, *objs: Mapping[str, Any]) -> None:
+        """Store objects (in the emulator's own thread, so never beside a request being served)."""
+
+        async def _add():
+            self.api.add(*objs)
+
+        self._call(_add())
+
+    # -- the API going away and coming back ---------------------------------------
+
+    async def _stop_listening(self) -> None:
+        for site in list(self._server.server.runner.sites):
+            await site.stop()
+
+    def down(self) -> None:
+        """The API goes away: new connections are refused, requests on open ones are dropped."""
+        self.api._down = True
+        self._call(self._stop_listening())
+
+    def up(self) -> None:
+        """The API is back on the same address."""
+
+        async def _listen():
+            runner = self._server.server.runner
+            if not runner.sites:
+                site = aiohttp.web.TCPSite(runner, self._server.host, self._server.port, reuse_address=True)
+                await site.start()
+
+        self._call(_listen())
+        self.api._down = False
+
+    # -- what the client needs ---------------------------------------------------------
+
+    def kubeconfig(self, token: str = "emulator-token") -> dict[str, Any]:
+        """A kubeconfig for this API: plain HTTP on 127.0.0.1, a bearer token (the emulator checks none)."""
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "emulator", "cluster": {"server": self.url}}],
+            "users": [{"name": "admin", "user": {"token": token}}],
+            "contexts": [{"name": "emulator", "context": {"cluster": "emulator", "user": "admin"}}],
+            "current-context": "emulator",
+        }
+
+
+@contextmanager
+def serve(objects: Iterable[Mapping[str, Any]] = ()) -> Iterator[KubeApiServer]:
+    """A running emulator holding `objects`; stopped on exit."""
+    server = KubeApiServer().start()
+    try:
+        server.add(*objects)
+        yield server
+    finally:
+        server.stop()
