@@ -5,7 +5,8 @@ with the field names of the API reference (docs.hetzner.cloud; the same
 shapes as hetznercloud/hcloud-go hcloud/schema/*.go and hcloud-python's
 tests/unit/*/conftest.py):
 
-- collections: server_types, locations, images, ssh_keys, servers, networks,
+- collections: server_types, locations, images (with `deprecation`, and the
+  older `deprecated` being removed), ssh_keys, servers, networks,
   firewalls, load_balancers, placement_groups, primary_ips, volumes, actions;
   `GET /<collection>` and `GET /<collection>/<id>`, `POST` (create, names
   unique per collection), `PUT /<collection>/<id>` (name, labels),
@@ -155,12 +156,17 @@ def _deprecation(announced: str = "2025-10-01T00:00:00+00:00", after: str = "202
     return {"announced": announced, "unavailable_after": after}
 
 
+class _Html(str):
+    """A body that is not the API's JSON."""
+
+
 @dataclass
 class Request:
     method: str
     path: str  # without the /v1 prefix
     query: dict[str, list[str]]
     token: str | None
+    user_agent: str = ""
 
 
 @dataclass
@@ -245,9 +251,9 @@ class FakeHcloud:
         with self.lock:
             self.requests.clear()
 
-    def fail(self, status: int, code: str, times: int = 1, *, method: str | None = None, path: str | None = None,
+    def fail(self, status: int, code: str | None, times: int = 1, *, method: str | None = None, path: str | None = None,
              headers: dict[str, str] | None = None) -> None:
-        """The next `times` matching requests get `status` with the error body of `code`."""
+        """The next `times` matching requests get `status` with the error body of `code` (None: an HTML page)."""
         with self.lock:
             self.faults.append(_Fault("error", times, status, code, method, path, dict(headers or {})))
 
@@ -318,7 +324,9 @@ class FakeHcloud:
             "description": description or (name or "snapshot"), "image_size": None if type == "system" else 2.3,
             "disk_size": 5, "created": CREATED, "created_from": None, "bound_to": None,
             "os_flavor": os_flavor if type == "system" else "unknown", "os_version": os_version or None,
-            "rapid_deploy": type == "system", "protection": {"delete": False}, "deprecated": deprecated,
+            "rapid_deploy": type == "system", "protection": {"delete": False},
+            # `deprecated` is being removed from the API in favour of `deprecation` (changelog 2026-09-08).
+            "deprecated": deprecated, "deprecation": _deprecation(deprecated) if deprecated else None,
             "deleted": None, "labels": dict(labels or {}), "architecture": architecture,
         })
 
@@ -467,7 +475,7 @@ class FakeHcloud:
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
         with self.lock:
-            self.requests.append(Request(h.command, path, query, token))
+            self.requests.append(Request(h.command, path, query, token, h.headers.get("User-Agent", "")))
             fault = self._take_fault(h.command, path)
             if fault is not None and fault.kind == "drop":
                 # No status line, no body: the client sees the connection end.
@@ -482,9 +490,12 @@ class FakeHcloud:
                 self.remaining = 0
             status, body, extra = self._answer(h.command, path, query, token, raw, fault)
             headers = {**self._rate_headers(), **extra}
-        payload = b"" if body is None else json.dumps(body).encode()
+        if isinstance(body, _Html):
+            payload, content_type = body.encode(), "text/html"
+        else:
+            payload, content_type = (b"" if body is None else json.dumps(body).encode()), "application/json"
         h.send_response(status)
-        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Type", content_type)
         h.send_header("Content-Length", str(len(payload)))
         h.send_header("X-Correlation-Id", secrets.token_hex(8))
         for k, v in headers.items():
@@ -512,6 +523,9 @@ class FakeHcloud:
         if token in self._revoke_after and used >= self._revoke_after[token]:
             return self._error("unauthorized")
         if fault is not None:
+            if not fault.code:
+                # What a proxy in front of the API may send: a status and no error object.
+                return fault.status, _Html(f"<html><body>{fault.status}</body></html>"), dict(fault.headers)
             status, body, extra = self._error(fault.code, status=fault.status)
             return status, body, {**extra, **fault.headers}
         if method != "GET" and self.tokens[token] == "read":
@@ -581,7 +595,7 @@ class FakeHcloud:
             if "status" in query:
                 items = [o for o in items if o["status"] in query["status"]]
             if query.get("include_deprecated", ["false"])[0].lower() != "true":
-                items = [o for o in items if not o["deprecated"]]
+                items = [o for o in items if not o["deprecation"]]
         if collection == "servers" and "status" in query:
             items = [o for o in items if o["status"] in query["status"]]
         total = len(items)
