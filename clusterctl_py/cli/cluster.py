@@ -121,7 +121,21 @@ PULUMI_MISSING = (
 )
 
 
-def stack_engine(action: str, spec, file: Path, cluster: str | None, org: str | None, confirm=None):
+def _preflight(spec, token: str, cluster: str | None) -> None:
+    """`preflight` before `up` touches anything; its problems stop `up` with exit 2."""
+    from clusterctl_py.clients.hetzner import default_api
+    from clusterctl_py.errors import Problem, SpecError
+    from clusterctl_py.ops.preflight import preflight
+
+    report = preflight(spec, default_api(token), cluster=cluster)
+    if report.problems:
+        hint = Problem("", "preflight: nothing was created; fix the above, or run `up --skip-preflight` to try anyway")
+        raise SpecError([*report.problems, hint])
+    typer.echo(f"preflight: passed against {report.endpoint}", err=True)
+
+
+def stack_engine(action: str, spec, file: Path, cluster: str | None, org: str | None, confirm=None,
+                 preflight: bool = False):
     """Every check before anything is touched; then the engine and the organisation the stacks live in."""
     import shutil
 
@@ -142,6 +156,9 @@ def stack_engine(action: str, spec, file: Path, cluster: str | None, org: str | 
         organization = engine.organization(org)
     except engine_mod.EngineError as exc:
         fail(str(exc))  # nothing ran yet: the organisation given or found is not usable
+    if preflight:
+        # After the local prerequisites (pulumi CLI, login, organisation), before any stack runs.
+        _preflight(spec, token, cluster)
     return engine, organization
 
 
@@ -158,19 +175,32 @@ def run_stacks(action: str, spec, file: Path, cluster: str | None, engine, organ
         fail([f"stack {r.run.stack} failed during {action}: {r.detail}" for r in results if r.status == "failed"], code=1)
 
 
-def _run(action: str, file: Path, cluster: str | None, org: str | None, parallel: int, confirm=None) -> None:
+def _run(action: str, file: Path, cluster: str | None, org: str | None, parallel: int, confirm=None,
+         preflight: bool = False) -> None:
     spec = load_spec(file)
-    engine, organization = stack_engine(action, spec, file, cluster, org, confirm)
+    engine, organization = stack_engine(action, spec, file, cluster, org, confirm, preflight=preflight)
     run_stacks(action, spec, file, cluster, engine, organization, parallel)
 
 
+SkipPreflight = Annotated[
+    bool, typer.Option("--skip-preflight", help="Do not check the spec against the Hetzner project first (see `preflight`).")
+]
+
+
 @app.command()
-def up(file: PlatformFile = Path("platform.yaml"), cluster: ClusterOpt = None, org: Org = None, parallel: Parallel = 4) -> None:
+def up(
+    file: PlatformFile = Path("platform.yaml"),
+    cluster: ClusterOpt = None,
+    org: Org = None,
+    parallel: Parallel = 4,
+    skip_preflight: SkipPreflight = False,
+) -> None:
     """Create or update everything: management cluster, Cluster API, then the workload clusters side by side.
 
-    Needs the pulumi CLI (logged in) and HCLOUD_TOKEN. Re-running with an unchanged spec changes nothing.
+    Needs the pulumi CLI (logged in) and HCLOUD_TOKEN. Runs `preflight` first. Re-running with an unchanged
+    spec changes nothing.
     """
-    _run("up", file, cluster, org, parallel)
+    _run("up", file, cluster, org, parallel, preflight=not skip_preflight)
 
 
 @app.command()
