@@ -8,7 +8,7 @@ machines. A docker (CAPD) provider implements the same few methods.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
 if TYPE_CHECKING:
@@ -53,6 +53,12 @@ class PriceList:
     machine: Mapping[str, float]  # machine type -> monthly price of one machine
     load_balancer: Mapping[str, float]
     ipv4: float  # one public IPv4 address
+    # Where prices differ by location (the API gives them per location): location -> its prices.
+    locations: Mapping[str, "PriceList"] = field(default_factory=dict)
+
+    def at(self, location: str) -> "PriceList":
+        """The prices in `location` (these, where the list has none of its own for it)."""
+        return self.locations.get(location, self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,19 +34,42 @@ def validate(file: PlatformFile = Path("platform.yaml")) -> None:
 
 
 @app.command()
-def cost(file: PlatformFile = Path("platform.yaml")) -> None:
-    """Estimate the monthly cost (EUR, list prices) at minimum and at maximum scale."""
+def cost(
+    file: PlatformFile = Path("platform.yaml"),
+    live: Annotated[
+        bool, typer.Option("--live", help="Prices from the Hetzner API (needs HCLOUD_TOKEN), net and gross, instead of the offline catalog.")
+    ] = False,
+) -> None:
+    """Estimate the monthly cost at minimum and at maximum scale (offline list prices, or the API's with --live)."""
     from clusterctl_py.cost import monthly_estimate
 
-    estimate = monthly_estimate(load_spec(file))
+    spec = load_spec(file)
+    gross = found = None
+    if live:
+        from clusterctl_py.clients.hetzner import default_api
+        from clusterctl_py.ops.plan import check_token
+        from clusterctl_py.ops.prices import live_prices
+
+        found = live_prices(spec, default_api(check_token(os.environ.get("HCLOUD_TOKEN"))))
+        estimate, gross = monthly_estimate(spec, found.net), monthly_estimate(spec, found.gross)
+    else:
+        estimate = monthly_estimate(spec)
+    prices = estimate.prices
+    cur = prices.currency
     width = max(len(line.item) for line in estimate.lines)
-    typer.echo(f"{'item':<{width}}  {'count':>7}  {'EUR/unit':>8}  {'min EUR':>8}  {'max EUR':>8}")
+    typer.echo(f"{'item':<{width}}  {'count':>7}  {cur + '/unit':>8}  {'min ' + cur:>8}  {'max ' + cur:>8}")
     for line in estimate.lines:
         count = f"{line.count_min}" if line.count_min == line.count_max else f"{line.count_min}-{line.count_max}"
         typer.echo(f"{line.item:<{width}}  {count:>7}  {line.unit_eur:>8.2f}  {line.min_eur:>8.2f}  {line.max_eur:>8.2f}")
-    typer.echo(f"{'total per month':<{width}}  {'':>7}  {'':>8}  {estimate.min_eur:>8.2f}  {estimate.max_eur:>8.2f}")
-    prices = estimate.prices
-    typer.echo(f"{prices.currency}, {prices.vat_note}, from the {prices.source}; traffic, volumes and app load balancers extra.")
+    if gross is None:
+        typer.echo(f"{'total per month':<{width}}  {'':>7}  {'':>8}  {estimate.min_eur:>8.2f}  {estimate.max_eur:>8.2f}")
+    else:
+        typer.echo(f"{'total per month, net':<{width}}  {'':>7}  {'':>8}  {estimate.min_eur:>8.2f}  {estimate.max_eur:>8.2f}")
+        typer.echo(f"{'total per month, gross':<{width}}  {'':>7}  {'':>8}  {gross.min_eur:>8.2f}  {gross.max_eur:>8.2f}")
+    vat = f"{prices.vat_note}, gross totals with the VAT rate the API gives ({found.vat_rate}%)" if found else prices.vat_note
+    typer.echo(f"{cur}, {vat}, from the {prices.source}; traffic, volumes and app load balancers extra.")
+    for machine_type, location, now, catalog in found.differences if found else ():
+        typer.echo(f"note: {machine_type} in {location} costs {now:.2f} net per month, the offline catalog says {catalog:.2f}")
 
 
 @generate_app.command("cluster")
