@@ -304,7 +304,8 @@ class FakeHcloud:
 
     def add(self, collection: str, obj: dict) -> dict:
         with self.lock:
-            obj.setdefault("id", self._id())
+            if "id" not in obj:
+                obj["id"] = self._id()
             self.data[collection][obj["id"]] = obj
             return obj
 
