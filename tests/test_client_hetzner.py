@@ -187,6 +187,18 @@ def test_an_action_ending_in_error_is_one_line(fake_hcloud):
     )
 
 
+def test_an_action_still_running_after_the_polls_is_one_line(fake_hcloud):
+    action = fake_hcloud.add_action("create_server", polls=10)
+    api = hetzner.HetznerClient(TOKEN, fake_hcloud.endpoint, poll_interval=0, poll_max_retries=3, backoff=lambda n: 0)
+    with pytest.raises(Unavailable) as caught:
+        api.wait_for_action(action["id"])
+    assert one_line(caught.value) == (
+        f"Hetzner API: waiting for action {action['id']}: the action 'create_server' was still running after 3 polls"
+    )
+    # Polled, not stormed: the first GET and three polls.
+    assert fake_hcloud.count(path=f"/actions/{action['id']}") == 4
+
+
 def test_pricing_as_the_api_gives_it(fake_hcloud):
     pricing = client(fake_hcloud).pricing()
     assert (pricing.currency, pricing.vat_rate) == ("EUR", Decimal("19.00"))

@@ -325,11 +325,9 @@ class _RateLimit:
         self.lock = threading.Lock()
         self.reset: int | None = None
         self.remaining: int | None = None
-        self.responses = 0
 
     def hook(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         with self.lock:
-            self.responses += 1
             for header, attr in (("RateLimit-Reset", "reset"), ("RateLimit-Remaining", "remaining")):
                 value = response.headers.get(header)
                 if value is not None and value.isdigit():
@@ -369,6 +367,7 @@ class HetznerClient:
     ):
         self.endpoint = endpoint.rstrip("/")
         self.timeout = timeout
+        self.poll_max_retries = poll_max_retries
         self._sdk = Client(
             token,
             api_endpoint=self.endpoint,
@@ -388,11 +387,6 @@ class HetznerClient:
         default_wait = exponential_backoff_function(base=1.0, multiplier=2, cap=10.0, jitter=True)
         self._reconnect_wait = backoff or default_wait
 
-    @property
-    def responses(self) -> int:
-        """Answers received so far (every status; dropped connections have none)."""
-        return self._rate.responses
-
     # -- one place where SDK errors become ours --
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
@@ -411,7 +405,7 @@ class HetznerClient:
             raise ClientError(f"{what}: the action {e.action.command!r} ended in error {err.get('code', 'unknown')!r}",
                               api=API, code=err.get("code")) from e
         except ActionTimeoutException as e:
-            raise Unavailable(f"{what}: the action {e.action.command!r} was still running after {POLL_MAX_RETRIES} polls",
+            raise Unavailable(f"{what}: the action {e.action.command!r} was still running after {self.poll_max_retries} polls",
                               api=API) from e
         except requests.Timeout as e:
             raise Unavailable(
