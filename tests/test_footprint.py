@@ -8,8 +8,11 @@ the label `caph-cluster-<HetznerCluster>: owned`, api/v1beta1/tags.go).
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
+from clusterctl_py import spec as spec_mod
+from clusterctl_py.errors import SpecError
 from tests.conftest import platform, platform_data
 from tests.support import pulumi_mocks as pm
 from tests.test_stack_management import outputs_for
@@ -77,3 +80,31 @@ def test_management_objects_are_what_the_management_stack_creates(tmp_path):
     for kind, name, labels in created:
         assert labels["clusterctl-py.dev/management"] == "mgmt", (kind, name)
     assert {dict(o.owner)["clusterctl-py.dev/management"] for o in planned} == {"mgmt"}
+
+
+def test_validate_refuses_a_network_name_the_management_stack_and_caph_would_both_take():
+    # Before: accepted, and CAPH's create of network 'prod' failed (uniqueness_error) after the management cluster was up.
+    data = platform_data()
+    data["management"]["name"] = "prod"
+    with pytest.raises(SpecError) as caught:
+        spec_mod.parse(data)
+    assert [str(p) for p in caught.value.problems] == [
+        "clusters[0].name: network 'prod' would be created twice, by the management stack for management.name and by"
+        " CAPH for clusters[0].name; Hetzner names are unique in a project, so rename one"
+    ]
+
+
+def test_validate_refuses_placement_group_names_two_clusters_would_both_take():
+    # CAPH names placement groups <cluster>-<group>: cluster a's pool b-c and cluster a-b's pool c are both 'a-b-c'.
+    data = platform_data()
+    template = data["clusters"][0]
+    data["clusters"] = [
+        {**template, "name": "a", "pools": [{"name": "b-c", "serverType": "cpx32", "min": 1, "max": 3}]},
+        {**template, "name": "a-b", "pools": [{"name": "c", "serverType": "cpx32", "min": 1, "max": 3}]},
+    ]
+    with pytest.raises(SpecError) as caught:
+        spec_mod.parse(data)
+    assert [str(p) for p in caught.value.problems] == [
+        "clusters[1].pools[0].name: placement group 'a-b-c' would be created twice, by CAPH for clusters[0].pools[0].name"
+        " and by CAPH for clusters[1].pools[0].name; Hetzner names are unique in a project, so rename one"
+    ]

@@ -220,16 +220,17 @@ def test_names_from_an_earlier_run_are_ours(project, write):
     assert "servers: the project runs 5 (4 of them this platform's); at maximum scale, rollouts included, the plan runs 40: 41 in all" in result.stdout
 
 
-def test_names_the_plan_would_create_twice(project, write):
+def test_names_the_plan_would_create_twice_are_refused_before_any_request(project, write):
     # The management network is named after management.name, a workload cluster's after the cluster (CAPH).
     data = platform_data()
     data["management"]["name"] = "prod"
     result = run("-f", write(data))
     assert result.exit_code == 2
-    assert errors(result) == [
-        "clusters[0].name: network 'prod' would be created twice, by the management stack (management.name) and by CAPH,"
-        " and Hetzner names are unique in a project; allowed: names that differ"
-    ]
+    assert errors(result)[0].endswith(
+        "clusters[0].name: network 'prod' would be created twice, by the management stack for management.name and by"
+        " CAPH for clusters[0].name; Hetzner names are unique in a project, so rename one"
+    )
+    assert project.requests == []
 
 
 def test_server_limit(project, write):
