@@ -55,10 +55,6 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was checked and found, one line each
 
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
 
 def preflight(spec: PlatformSpec, api: HetznerApi, *, cluster: str | None = None, server_limit: int | None = None) -> Report:
     """Check the plan for `spec` (or one cluster's stack) against the project behind `api`."""
@@ -104,8 +100,8 @@ def _server_types(plan: Footprint, types: dict[str, ServerType], endpoint: str) 
         name, loc = use.machine_type, use.location
         allowed = f"allowed in {loc}: {_allowed(types, loc)}"
         st = types.get(name)
-        # Per location (`locations[]`): the top-level `deprecation` is being phased out
-        # (changelog 2025-09-24, per-location server types).
+        # Per location (`locations[]`): the top-level `deprecation` is being phased out (hcloud-python
+        # hcloud/server_types/domain.py, ServerType.deprecation: "Please refer to '.locations[].deprecation'").
         at = st.at(loc) if st is not None else None
         if st is None:
             problems.append(Problem(use.path, f"server type {name!r} does not exist at {endpoint}; {allowed}"))
