@@ -47,19 +47,20 @@ class Estimate:
 def monthly_estimate(spec: PlatformSpec, prices: PriceList | None = None) -> Estimate:
     """At minimum and maximum scale; `prices` defaults to the provider's offline catalog."""
     prices = prices or spec.provider.price_list()
-    machine, lb, ipv4 = prices.machine, prices.load_balancer, prices.ipv4
     m = spec.management
+    here = prices.at(m.location or spec.hetzner.location)
     lines = [
-        Line(f"management: {m.servers}x {m.server_type}", m.servers, m.servers, machine[m.server_type]),
-        Line("management: primary IPv4", m.servers, m.servers, ipv4),
+        Line(f"management: {m.servers}x {m.server_type}", m.servers, m.servers, here.machine[m.server_type]),
+        Line("management: primary IPv4", m.servers, m.servers, here.ipv4),
     ]
     for c in spec.clusters:
-        cp = c.control_plane
-        lines.append(Line(f"{c.name}: control plane {cp.server_type}", cp.replicas, cp.replicas, machine[cp.server_type]))
-        lines.append(Line(f"{c.name}: API load balancer {spec.hetzner.load_balancer_type}", 1, 1, lb[spec.hetzner.load_balancer_type]))
+        cp, here = c.control_plane, prices.at(spec.location_of(c))
+        lines.append(Line(f"{c.name}: control plane {cp.server_type}", cp.replicas, cp.replicas, here.machine[cp.server_type]))
+        lines.append(Line(f"{c.name}: API load balancer {spec.hetzner.load_balancer_type}", 1, 1,
+                          here.load_balancer[spec.hetzner.load_balancer_type]))
         for p in c.pools:
-            lines.append(Line(f"{c.name}: pool {p.name} {p.server_type}", p.min, p.max, machine[p.server_type]))
+            lines.append(Line(f"{c.name}: pool {p.name} {p.server_type}", p.min, p.max, here.machine[p.server_type]))
         # CAPH gives every server a public IPv4 (for egress without a NAT gateway).
         low, high = cp.replicas + sum(p.min for p in c.pools), cp.replicas + sum(p.max for p in c.pools)
-        lines.append(Line(f"{c.name}: server IPv4 addresses", low, high, ipv4))
+        lines.append(Line(f"{c.name}: server IPv4 addresses", low, high, here.ipv4))
     return Estimate(lines, prices)

@@ -9,7 +9,16 @@ from __future__ import annotations
 from functools import cache
 from importlib import import_module
 
-from clusterctl_py.providers.base import InfrastructureProvider, MachineRole, MachineShape, NodeGroup, PriceList
+from clusterctl_py.providers.base import (
+    Footprint,
+    InfrastructureProvider,
+    MachineRole,
+    MachineShape,
+    MachineUse,
+    NodeGroup,
+    PlannedObject,
+    PriceList,
+)
 
 # spec section key -> "module:attribute" of the provider object
 _REGISTRY: dict[str, str] = {
@@ -27,4 +36,15 @@ def get(name: str) -> InfrastructureProvider:
     return getattr(import_module(module), attr)
 
 
-__all__ = ["InfrastructureProvider", "MachineRole", "MachineShape", "NodeGroup", "PriceList", "get", "names"]
+__all__ = [
+    "Footprint",
+    "InfrastructureProvider",
+    "MachineRole",
+    "MachineShape",
+    "MachineUse",
+    "NodeGroup",
+    "PlannedObject",
+    "PriceList",
+    "get",
+    "names",
+]

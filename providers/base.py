@@ -8,7 +8,7 @@ machines. A docker (CAPD) provider implements the same few methods.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
 if TYPE_CHECKING:
@@ -53,6 +53,48 @@ class PriceList:
     machine: Mapping[str, float]  # machine type -> monthly price of one machine
     load_balancer: Mapping[str, float]
     ipv4: float  # one public IPv4 address
+    # Where prices differ by location (the API gives them per location): location -> its prices.
+    locations: Mapping[str, "PriceList"] = field(default_factory=dict)
+
+    def at(self, location: str) -> "PriceList":
+        """The prices in `location` (these, where the list has none of its own for it)."""
+        return self.locations.get(location, self)
+
+
+@dataclass(frozen=True, slots=True)
+class MachineUse:
+    """Machines of one type that a plan may run in one location (what `preflight` checks live)."""
+
+    path: str  # the spec field that chose the type, e.g. clusters[0].pools[1].serverType
+    machine_type: str
+    location: str
+    image: str
+    image_path: str  # the spec field that chose the image
+    # A label whose value also names the image (CAPH also takes snapshots labelled so); None: by name only.
+    image_label: str | None
+    max_count: int  # at maximum scale, rollout surge included
+    owner: Mapping[str, str]  # labels these machines carry, to count those that run already
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedObject:
+    """An object with a fixed name that a plan creates through the provider's API."""
+
+    kind: str  # network | placement_group | firewall | primary_ip | server | load_balancer
+    name: str
+    path: str  # the spec field the name comes from
+    creator: str  # who creates it, for messages: "the management stack", "CAPH"
+    # Labels that mark it as made for this platform (by an earlier run): such an object is no clash.
+    owner: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Footprint:
+    """What a plan makes in the provider's project: checked against it before anything is spent."""
+
+    machines: tuple[MachineUse, ...]
+    objects: tuple[PlannedObject, ...]
+    ssh_keys: tuple[tuple[str, str], ...]  # (spec field, key name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +125,9 @@ class InfrastructureProvider(Protocol):
 
     def check(self, spec: PlatformSpec) -> list[Problem]:
         """Problems only this provider can see (catalog, locations, capacity)."""
+
+    def footprint(self, spec: PlatformSpec, cluster: str | None = None) -> Footprint:
+        """What `up` creates in the provider's project (only that cluster's stack with `cluster`)."""
 
     def machine_shape(self, machine_type: str) -> MachineShape: ...
 

@@ -102,3 +102,13 @@ def data() -> dict[str, Any]:
 @pytest.fixture
 def example_spec() -> spec_mod.PlatformSpec:
     return spec_mod.load(EXAMPLE)
+
+
+@pytest.fixture
+def fake_hcloud():
+    """The local Hetzner Cloud API (tests/support/fake_hcloud.py), running for one test."""
+    from tests.support.fake_hcloud import FakeHcloud
+
+    fake = FakeHcloud().start()
+    yield fake
+    fake.stop()

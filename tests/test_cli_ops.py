@@ -22,7 +22,11 @@ TOKEN = "Ab3" * 21 + "x"  # 64 alphanumerics, like a Hetzner token
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
+def env(monkeypatch, tmp_path, fake_hcloud):
+    # `up` runs preflight first: against the local Hetzner API fake, where the spec's SSH key exists.
+    fake_hcloud.tokens[TOKEN] = "read_write"
+    fake_hcloud.add_ssh_key("ops")
+    monkeypatch.setenv("HCLOUD_ENDPOINT", fake_hcloud.endpoint)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "pulumi"

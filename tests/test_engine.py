@@ -92,7 +92,11 @@ def stack_of(argv: list[str]) -> str | None:
 
 
 @pytest.fixture
-def fake(tmp_path, monkeypatch) -> FakePulumi:
+def fake(tmp_path, monkeypatch, fake_hcloud) -> FakePulumi:
+    # `up` runs preflight first: against the local Hetzner API fake, where the spec's SSH key exists.
+    fake_hcloud.tokens[TOKEN] = "read_write"
+    fake_hcloud.add_ssh_key("ops")
+    monkeypatch.setenv("HCLOUD_ENDPOINT", fake_hcloud.endpoint)
     fake = FakePulumi(tmp_path)
     monkeypatch.setenv("FAKE_PULUMI_DIR", str(fake.dir))
     monkeypatch.setenv("PATH", f"{fake.bin}{os.pathsep}{os.environ['PATH']}")

@@ -34,19 +34,42 @@ def validate(file: PlatformFile = Path("platform.yaml")) -> None:
 
 
 @app.command()
-def cost(file: PlatformFile = Path("platform.yaml")) -> None:
-    """Estimate the monthly cost (EUR, list prices) at minimum and at maximum scale."""
+def cost(
+    file: PlatformFile = Path("platform.yaml"),
+    live: Annotated[
+        bool, typer.Option("--live", help="Prices from the Hetzner API (needs HCLOUD_TOKEN), net and gross, instead of the offline catalog.")
+    ] = False,
+) -> None:
+    """Estimate the monthly cost at minimum and at maximum scale (offline list prices, or the API's with --live)."""
     from clusterctl_py.cost import monthly_estimate
 
-    estimate = monthly_estimate(load_spec(file))
+    spec = load_spec(file)
+    gross = found = None
+    if live:
+        from clusterctl_py.clients.hetzner import default_api
+        from clusterctl_py.ops.plan import check_token
+        from clusterctl_py.ops.prices import live_prices
+
+        found = live_prices(spec, default_api(check_token(os.environ.get("HCLOUD_TOKEN"))))
+        estimate, gross = monthly_estimate(spec, found.net), monthly_estimate(spec, found.gross)
+    else:
+        estimate = monthly_estimate(spec)
+    prices = estimate.prices
+    cur = prices.currency
     width = max(len(line.item) for line in estimate.lines)
-    typer.echo(f"{'item':<{width}}  {'count':>7}  {'EUR/unit':>8}  {'min EUR':>8}  {'max EUR':>8}")
+    typer.echo(f"{'item':<{width}}  {'count':>7}  {cur + '/unit':>8}  {'min ' + cur:>8}  {'max ' + cur:>8}")
     for line in estimate.lines:
         count = f"{line.count_min}" if line.count_min == line.count_max else f"{line.count_min}-{line.count_max}"
         typer.echo(f"{line.item:<{width}}  {count:>7}  {line.unit_eur:>8.2f}  {line.min_eur:>8.2f}  {line.max_eur:>8.2f}")
-    typer.echo(f"{'total per month':<{width}}  {'':>7}  {'':>8}  {estimate.min_eur:>8.2f}  {estimate.max_eur:>8.2f}")
-    prices = estimate.prices
-    typer.echo(f"{prices.currency}, {prices.vat_note}, from the {prices.source}; traffic, volumes and app load balancers extra.")
+    if gross is None:
+        typer.echo(f"{'total per month':<{width}}  {'':>7}  {'':>8}  {estimate.min_eur:>8.2f}  {estimate.max_eur:>8.2f}")
+    else:
+        typer.echo(f"{'total per month, net':<{width}}  {'':>7}  {'':>8}  {estimate.min_eur:>8.2f}  {estimate.max_eur:>8.2f}")
+        typer.echo(f"{'total per month, gross':<{width}}  {'':>7}  {'':>8}  {gross.min_eur:>8.2f}  {gross.max_eur:>8.2f}")
+    vat = f"{prices.vat_note}, gross totals with the VAT rate the API gives ({found.vat_rate}%)" if found else prices.vat_note
+    typer.echo(f"{cur}, {vat}, from the {prices.source}; traffic, volumes and app load balancers extra.")
+    for machine_type, location, now, catalog in found.differences if found else ():
+        typer.echo(f"note: {machine_type} in {location} costs {now:.2f} net per month, the offline catalog says {catalog:.2f}")
 
 
 @generate_app.command("cluster")
@@ -121,7 +144,21 @@ PULUMI_MISSING = (
 )
 
 
-def stack_engine(action: str, spec, file: Path, cluster: str | None, org: str | None, confirm=None):
+def _preflight(spec, token: str, cluster: str | None) -> None:
+    """`preflight` before `up` touches anything; its problems stop `up` with exit 2."""
+    from clusterctl_py.clients.hetzner import default_api
+    from clusterctl_py.errors import Problem, SpecError
+    from clusterctl_py.ops.preflight import preflight
+
+    report = preflight(spec, default_api(token), cluster=cluster)
+    if report.problems:
+        hint = Problem("", "preflight: nothing was created; fix the above, or run `up --skip-preflight` to try anyway")
+        raise SpecError([*report.problems, hint])
+    typer.echo(f"preflight: passed against {report.endpoint}", err=True)
+
+
+def stack_engine(action: str, spec, file: Path, cluster: str | None, org: str | None, confirm=None,
+                 preflight: bool = False):
     """Every check before anything is touched; then the engine and the organisation the stacks live in."""
     import shutil
 
@@ -142,6 +179,9 @@ def stack_engine(action: str, spec, file: Path, cluster: str | None, org: str | 
         organization = engine.organization(org)
     except engine_mod.EngineError as exc:
         fail(str(exc))  # nothing ran yet: the organisation given or found is not usable
+    if preflight:
+        # After the local prerequisites (pulumi CLI, login, organisation), before any stack runs.
+        _preflight(spec, token, cluster)
     return engine, organization
 
 
@@ -158,19 +198,32 @@ def run_stacks(action: str, spec, file: Path, cluster: str | None, engine, organ
         fail([f"stack {r.run.stack} failed during {action}: {r.detail}" for r in results if r.status == "failed"], code=1)
 
 
-def _run(action: str, file: Path, cluster: str | None, org: str | None, parallel: int, confirm=None) -> None:
+def _run(action: str, file: Path, cluster: str | None, org: str | None, parallel: int, confirm=None,
+         preflight: bool = False) -> None:
     spec = load_spec(file)
-    engine, organization = stack_engine(action, spec, file, cluster, org, confirm)
+    engine, organization = stack_engine(action, spec, file, cluster, org, confirm, preflight=preflight)
     run_stacks(action, spec, file, cluster, engine, organization, parallel)
 
 
+SkipPreflight = Annotated[
+    bool, typer.Option("--skip-preflight", help="Do not check the spec against the Hetzner project first (see `preflight`).")
+]
+
+
 @app.command()
-def up(file: PlatformFile = Path("platform.yaml"), cluster: ClusterOpt = None, org: Org = None, parallel: Parallel = 4) -> None:
+def up(
+    file: PlatformFile = Path("platform.yaml"),
+    cluster: ClusterOpt = None,
+    org: Org = None,
+    parallel: Parallel = 4,
+    skip_preflight: SkipPreflight = False,
+) -> None:
     """Create or update everything: management cluster, Cluster API, then the workload clusters side by side.
 
-    Needs the pulumi CLI (logged in) and HCLOUD_TOKEN. Re-running with an unchanged spec changes nothing.
+    Needs the pulumi CLI (logged in) and HCLOUD_TOKEN. Runs `preflight` first. Re-running with an unchanged
+    spec changes nothing.
     """
-    _run("up", file, cluster, org, parallel)
+    _run("up", file, cluster, org, parallel, preflight=not skip_preflight)
 
 
 @app.command()

@@ -16,7 +16,7 @@ import typer
 
 from clusterctl_py.cli import PlatformFile, load_spec
 from clusterctl_py.cli.cluster import Org
-from clusterctl_py.errors import ClusterctlError
+from clusterctl_py.errors import ClusterctlError, SpecError
 
 app = typer.Typer()
 describe_app = typer.Typer(help="Show what the objects of a cluster are doing.", no_args_is_help=True)
@@ -233,3 +233,42 @@ def describe_cluster(
             shown.append(f"... and {len(found) - len(shown)} more (-o json lists them all)")
         where = f"{state.cluster.namespace}/{state.cluster.name}"
         raise ClusterctlError("\n".join([f"cluster {where} is not healthy:", *(f"  {p}" for p in shown)]))
+
+
+# --- preflight -----------------------------------------------------------------
+
+
+@app.command()
+def preflight(
+    file: PlatformFile = Path("platform.yaml"),
+    cluster: Annotated[
+        Optional[str], typer.Option("--cluster", help="Only what this workload cluster's stack creates.")
+    ] = None,
+    server_limit: Annotated[
+        Optional[int],
+        typer.Option("--server-limit", min=1, help="Your project's server limit (Hetzner Console, Limits): the API does not report it."),
+    ] = None,
+) -> None:
+    """Check the spec against your Hetzner project before anything is created; exit 2 with one line per problem.
+
+    Needs HCLOUD_TOKEN (HCLOUD_ENDPOINT to target another Hetzner-compatible API).
+    Checks that the token works and may write, that every server type exists, is
+    not deprecated and is available in its location, that the image exists for
+    every architecture, that the SSH keys exist, that the names the plan creates
+    are free, and how many servers the plan adds to what the project runs.
+    """
+    import os
+
+    from clusterctl_py.clients.hetzner import default_api
+    from clusterctl_py.ops.plan import check_token
+    from clusterctl_py.ops.preflight import preflight as check
+
+    spec = load_spec(file)
+    token = check_token(os.environ.get("HCLOUD_TOKEN"))
+    report = check(spec, default_api(token), cluster=cluster, server_limit=server_limit)
+    typer.echo(f"preflight of {file} against {report.endpoint}:")
+    for note in report.notes:
+        typer.echo(f"  {note}")
+    if report.problems:
+        raise SpecError(report.problems)
+    typer.echo("ready: nothing found in the project stands in the way of `up`")

@@ -12,7 +12,7 @@ import pulumi_tls as tls
 
 from clusterctl_py.render import cloudinit
 from clusterctl_py.render.kubeconfig import kubeconfig
-from clusterctl_py.render.meta import MANAGED_BY, MANAGED_BY_LABEL
+from clusterctl_py.render.meta import MANAGED_BY, MANAGED_BY_LABEL, MANAGEMENT_LABEL
 from clusterctl_py.spec import PlatformSpec
 from clusterctl_py.wait import wait_for_apiserver
 
@@ -46,7 +46,7 @@ class ManagementCluster(pulumi.ComponentResource):
         super().__init__("clusterctl-py:index:ManagementCluster", name, None, opts)
         spec, m = args.spec, args.spec.management
         location = m.location or spec.hetzner.location
-        labels = {MANAGED_BY_LABEL: MANAGED_BY, "clusterctl-py.dev/management": m.name}
+        labels = {MANAGED_BY_LABEL: MANAGED_BY, MANAGEMENT_LABEL: m.name}
         child = pulumi.ResourceOptions(parent=self)
 
         network = hcloud.Network(f"{name}-network", name=m.name, ip_range=spec.hetzner.network_cidr, labels=labels, opts=child)

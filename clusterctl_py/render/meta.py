@@ -10,6 +10,9 @@ if TYPE_CHECKING:
 CLUSTER_NAME_LABEL = "cluster.x-k8s.io/cluster-name"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "clusterctl-py"
+# On every Hetzner object of the management stack, with the management cluster's name:
+# how preflight tells them from someone else's objects of the same name.
+MANAGEMENT_LABEL = "clusterctl-py.dev/management"
 
 
 def labels(cluster: ClusterSpec) -> dict[str, str]:

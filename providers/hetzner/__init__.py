@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from clusterctl_py.providers.base import MachineRole, MachineShape, Manifest, NodeGroup, PriceList
+from clusterctl_py.providers.base import Footprint, MachineRole, MachineShape, Manifest, NodeGroup, PriceList
 from clusterctl_py.providers.hetzner import catalog, checks, render
 from clusterctl_py.providers.hetzner.catalog import LOCATIONS, SERVER_TYPES
 from clusterctl_py.providers.hetzner.limits import GROUP_MAX
@@ -48,6 +48,11 @@ class HetznerProvider:
 
     def check(self, spec: PlatformSpec) -> list[Problem]:
         return checks.check(spec)
+
+    def footprint(self, spec: PlatformSpec, cluster: str | None = None) -> Footprint:
+        from clusterctl_py.providers.hetzner.footprint import footprint
+
+        return footprint(self, spec, cluster)
 
     def machine_shape(self, machine_type: str) -> MachineShape:
         st = SERVER_TYPES[machine_type]

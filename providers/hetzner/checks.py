@@ -27,7 +27,26 @@ def check(spec: PlatformSpec) -> list[Problem]:
     for ci, cluster in enumerate(spec.clusters or []):
         if cluster is not None:
             problems += _check_cluster(spec, ci, cluster)
+    if not problems and spec.complete:
+        problems += _name_clashes(spec)
     return problems
+
+
+def _name_clashes(spec: PlatformSpec) -> Iterator[Problem]:
+    """Names two creators of the plan would both take; Hetzner refuses the second (uniqueness_error)."""
+    from clusterctl_py.providers.hetzner import PROVIDER
+
+    first: dict[tuple[str, str], object] = {}
+    for obj in PROVIDER.footprint(spec).objects:
+        earlier = first.setdefault((obj.kind, obj.name), obj)
+        # The same creator and owner naming an object twice is one object (e.g. two clusters of one name, reported apart).
+        if earlier is not obj and earlier.owner != obj.owner:
+            kind = obj.kind.replace("_", " ").replace(" ip", " IP")
+            yield Problem(
+                obj.path,
+                f"{kind} {obj.name!r} would be created twice, by {earlier.creator} for {earlier.path} and by"
+                f" {obj.creator} for {obj.path}; Hetzner names are unique in a project, so rename one",
+            )
 
 
 def _default_location(spec: PlatformSpec) -> str | None:
