@@ -97,3 +97,16 @@ def test_estimate_takes_each_location_from_the_price_list():
     assert lines["prod: pool general cpx32"].unit_eur == 20.0
     assert lines["prod: API load balancer lb11"].unit_eur == 4.0
     assert lines["prod: server IPv4 addresses"].unit_eur == 0.5
+
+
+@pytest.mark.parametrize("endpoint", ["notaurl", "ftp://api.example/v1", "https://", "api.hetzner.cloud/v1"])
+def test_a_malformed_endpoint_is_bad_input(project, monkeypatch, endpoint):
+    # HCLOUD_ENDPOINT as the hcloud CLI honours it: an http(s) URL of a Hetzner-compatible API.
+    monkeypatch.setenv("HCLOUD_ENDPOINT", endpoint)
+    result = cost("-f", str(EXAMPLE), "--live")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: HCLOUD_ENDPOINT: '{endpoint}' is not an http(s) URL; "
+        "allowed: the API's base URL, e.g. https://api.hetzner.cloud/v1 (the default when unset)"
+    ]
+    assert project.requests == []

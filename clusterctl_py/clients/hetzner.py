@@ -33,12 +33,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable, Mapping, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 import tenacity
 from hcloud import APIException, Client, exponential_backoff_function
 from hcloud.actions import ActionFailedException, ActionTimeoutException
 
+from clusterctl_py.errors import Problem, SpecError
 from clusterctl_py.clients.errors import ClientError, Forbidden, NotFound, Unauthorized, Unavailable
 
 API = "Hetzner API"
@@ -260,9 +262,17 @@ class HetznerApi(Protocol):
 
 
 def endpoint_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """HCLOUD_ENDPOINT, else Hetzner's API; SpecError (bad input, nothing sent) when it is no http(s) URL."""
     env = os.environ if environ is None else environ
+    value = env.get("HCLOUD_ENDPOINT") or DEFAULT_ENDPOINT
+    url = urlsplit(value)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise SpecError([Problem(
+            "HCLOUD_ENDPOINT",
+            f"{value[:80]!r} is not an http(s) URL; allowed: the API's base URL, e.g. {DEFAULT_ENDPOINT} (the default when unset)",
+        )])
     # Trailing slashes dropped as hcloud-go's WithEndpoint does (hcloud/client.go): hcloud-python appends "/servers".
-    return (env.get("HCLOUD_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+    return value.rstrip("/")
 
 
 def default_api(token: str, endpoint: str | None = None) -> "HetznerClient":
