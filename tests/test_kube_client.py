@@ -346,3 +346,16 @@ def test_no_temporary_directory_is_left_when_the_kubeconfig_is_refused(tmp_path,
     with pytest.raises(errors.BadCredentials):
         KubeClient(Kubeconfig("x", text="[]"))
     assert list(Path(tmp_path).iterdir()) == []
+
+
+@pytest.mark.parametrize("content", ["root:x:0:0:root:/root:/bin/bash\n", "- a\n- b\n", "clusters: 3\n"])
+def test_a_file_that_is_no_kubeconfig_is_bad_input(tmp_path, content):
+    # The SDK's loader fails with a TypeError on these (kubernetes/config/kube_config.py KubeConfigMerger).
+    path = tmp_path / "passwd"
+    path.write_text(content)
+    with pytest.raises(errors.BadCredentials) as caught:
+        KubeClient(Kubeconfig("KUBECONFIG", path=str(path)))
+    assert str(caught.value) == (
+        "kubeconfig: KUBECONFIG: not a kubeconfig (expected a mapping with clusters, users and contexts)"
+    )
+    assert caught.value.exit_code == 2

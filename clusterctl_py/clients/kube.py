@@ -664,11 +664,14 @@ def load_configuration(kubeconfig: Kubeconfig, temp_dir: str) -> Any:
     error reports only the line and column, since the line may hold a key.
     """
     cfg = k8s.Configuration()
+    not_kubeconfig = BadCredentials(
+        f"{kubeconfig.origin}: not a kubeconfig (expected a mapping with clusters, users and contexts)", api="kubeconfig"
+    )
     try:
         if kubeconfig.text is not None:
             data = yaml.safe_load(kubeconfig.text)
             if not isinstance(data, dict):
-                raise BadCredentials(f"{kubeconfig.origin}: not a kubeconfig (expected a mapping with clusters, users and contexts)", api="kubeconfig")
+                raise not_kubeconfig
             k8s_config.load_kube_config_from_dict(
                 data, context=kubeconfig.context, client_configuration=cfg, persist_config=False, temp_file_path=temp_dir
             )
@@ -683,6 +686,10 @@ def load_configuration(kubeconfig: Kubeconfig, temp_dir: str) -> Any:
         raise BadCredentials(f"{kubeconfig.origin}: not valid YAML{where}", api="kubeconfig") from None
     except ConfigException as exc:
         raise BadCredentials(f"{kubeconfig.origin}: {' '.join(str(exc).split())}", api="kubeconfig") from None
+    except (TypeError, AttributeError):
+        # The SDK's loader indexes whatever the YAML holds (kube_config.py KubeConfigMerger):
+        # a file of another shape fails there, not with a ConfigException.
+        raise not_kubeconfig from None
     return cfg
 
 
