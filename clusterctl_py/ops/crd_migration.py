@@ -42,44 +42,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from clusterctl_py.clients.errors import Conflict, NotFound
+from clusterctl_py.clients.kube import Crd, ListedObject, crd_from_object
 from clusterctl_py.errors import ClusterctlError
 
 CRD_KIND = "CustomResourceDefinition"
 # A progress line every this many rewritten objects (and one at the end).
 PROGRESS_EVERY = 100
-
-
-@dataclass(frozen=True, slots=True)
-class CrdVersion:
-    name: str
-    served: bool
-    storage: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Crd:
-    """What the migration needs of a CRD, installed (with its status) or from a release's YAML."""
-
-    name: str  # <plural>.<group>
-    group: str
-    kind: str
-    plural: str
-    versions: tuple[CrdVersion, ...]
-    stored_versions: tuple[str, ...] = ()
-    # The installed CRD's resourceVersion: setting storedVersions must fail if
-    # the CRD changed since it was read (as the CAPI migrator's optimistic lock).
-    resource_version: str | None = None
-
-    @property
-    def storage(self) -> str | None:
-        return next((v.name for v in self.versions if v.storage), None)
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectRef:
-    namespace: str | None  # None for cluster-scoped kinds
-    name: str
-    resource_version: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,20 +64,6 @@ class Migration:
 
 class CrdMigrationError(ClusterctlError):
     """A release cannot be applied: its CRDs drop a version objects are stored in, or a migration failed."""
-
-
-def crd_from_object(obj: Mapping[str, Any]) -> Crd:
-    """A CRD object as the API serves it or a components file holds it."""
-    spec = obj["spec"]
-    return Crd(
-        name=obj["metadata"]["name"],
-        group=spec["group"],
-        kind=spec["names"]["kind"],
-        plural=spec["names"]["plural"],
-        versions=tuple(CrdVersion(v["name"], bool(v.get("served")), bool(v.get("storage"))) for v in spec["versions"]),
-        stored_versions=tuple((obj.get("status") or {}).get("storedVersions") or ()),
-        resource_version=obj["metadata"].get("resourceVersion"),
-    )
 
 
 def crds_in(documents: Iterable[Mapping[str, Any] | None]) -> list[Crd]:
@@ -178,13 +132,13 @@ class CrdMigrationApi(Protocol):
         """Every installed CRD with its status (one list request)."""
         ...
 
-    def list_objects(self, group: str, version: str, plural: str) -> Sequence[ObjectRef]:
+    def list_objects(self, group: str, version: str, plural: str) -> Sequence[ListedObject]:
         """Every object of the kind in every namespace (pages followed)."""
         ...
 
-    def rewrite(self, group: str, version: str, plural: str, ref: ObjectRef) -> None:
-        """Write the object back unchanged, guarded by `ref.resource_version`
-        (CAPI's migrator sends a merge patch of just that: controllers/crdmigrator)."""
+    def rewrite(self, group: str, version: str, plural: str, obj: ListedObject) -> None:
+        """Write the object back unchanged, guarded by `obj.resource_version`
+        (clusterctl: an update of the object as listed)."""
         ...
 
     def set_stored_versions(self, crd: Crd, stored_versions: Sequence[str]) -> None:
@@ -205,7 +159,10 @@ def migrate(api: CrdMigrationApi, new: Iterable[Crd], progress: Callable[[str], 
     rewriting an object twice does no harm.
     """
     new = list(new)
-    installed = {c.name: c for c in api.list_crds()}
+    try:
+        installed = {c.name: c for c in api.list_crds()}
+    except ClusterctlError as e:
+        raise CrdMigrationError(f"crd migration: cannot read the installed CRDs: {e}; no CRD of the new release was applied") from e
     migrations = plan_migrations(installed.values(), new)
     for index, m in enumerate(migrations):
         try:
@@ -224,8 +181,8 @@ def migrate(api: CrdMigrationApi, new: Iterable[Crd], progress: Callable[[str], 
         except ClusterctlError as e:
             after = [x.kind for x in migrations[index + 1 :]]
             rest = f"; not migrated: {', '.join(after)}" if after else ""
+            # One line: `up` reports it as the reason the capi stack failed.
             raise CrdMigrationError(
-                f"crd migration of {m.kind} ({m.crd}) failed: {e}\n"
-                f"nothing after it was applied{rest}; no CRD of the new release was applied. Run the upgrade again to resume."
+                f"crd migration of {m.kind} ({m.crd}) failed: {e}{rest}; no CRD of the new release was applied, running it again resumes"
             ) from e
     return migrations
