@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from clusterctl_py import versions
+from clusterctl_py import fetch, versions
 from clusterctl_py.render import capi_components as cc
 from tests.support import suc
 
@@ -131,3 +131,15 @@ def release_files(prefix: str = "") -> dict[str, str]:
     files.update(suc.release_files(prefix))
     files[f"{prefix}{CERT_MANAGER_CRDS_PATH}"] = _docs(certificates_crd(), cluster_issuers_crd())
     return files
+
+
+def seed_fetch_cache() -> None:
+    """Put `release_files()` where `up` finds them after an earlier run fetched them from GitHub
+    (the fetch cache under XDG_CACHE_HOME, which the caller points at a temporary directory).
+
+    Any test that runs `up` with an existing capi stack and a management API holding CRDs needs them:
+    `up` reads the release's CRDs before the capi stack (ops/crd_migration.py)."""
+    for path, body in release_files().items():
+        target = fetch.cache_path(f"https://github.com{path}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(body)
