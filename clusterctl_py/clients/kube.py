@@ -981,8 +981,10 @@ class KubeClient:
         migrateResourcesForCRD: `Client.Update` of each listed object).
 
         Its resourceVersion makes it conditional: an object written since the list
-        answers 409 (Conflict), one deleted since 404 (NotFound). The API server
-        then stores the object encoded in the storage version: its storage layer
+        answers 409 (Conflict), one deleted since 404 (NotFound). "Write them with
+        the same content. This forces the backend to write objects in the current
+        storage version" (kubernetes.io/docs custom-resource-definition-versioning,
+        "Upgrade existing objects to a new stored version"): the storage layer
         skips a write only when the newly encoded bytes equal those in etcd
         (kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/storage/etcd3/store.go
         GuaranteedUpdate, `bytes.Equal(data, origState.data)`), and an object stored
