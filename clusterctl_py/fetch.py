@@ -27,6 +27,11 @@ def cache_dir() -> Path:
     return Path(base) / "clusterctl-py"
 
 
+def cache_path(url: str) -> Path:
+    """Where the fetched text of `url` is kept."""
+    return cache_dir() / hashlib.sha256(url.encode()).hexdigest()
+
+
 def _transient(exc: BaseException) -> bool:
     if isinstance(exc, urllib.error.HTTPError):
         return exc.code >= 500 or exc.code == 429
@@ -35,7 +40,7 @@ def _transient(exc: BaseException) -> bool:
 
 def fetch_text(url: str, *, timeout: float = 30.0, retries: int = 5, use_cache: bool = True) -> str:
     """GET `url` as UTF-8 text; retries 5xx/429/network errors, fails at once on other 4xx."""
-    cached = cache_dir() / hashlib.sha256(url.encode()).hexdigest()
+    cached = cache_path(url)
     if use_cache and cached.is_file():
         return cached.read_text(encoding="utf-8")
 

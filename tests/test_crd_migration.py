@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from clusterctl_py.clients.errors import Conflict, NotFound, Unavailable
+from clusterctl_py.clients.kube import Crd, CrdVersion, ListedObject, crd_from_object
 from clusterctl_py.ops import crd_migration as cm
 from tests.support import crds as crd_support
 
@@ -30,12 +31,12 @@ CLUSTER_CRD_VERSIONS = {
 }
 
 
-def crd(name: str, kind: str, versions, stored=(), rv: str | None = None) -> cm.Crd:
+def crd(name: str, kind: str, versions, stored=(), rv: str | None = None) -> Crd:
     plural, group = name.split(".", 1)
-    return cm.Crd(name, group, kind, plural, tuple(cm.CrdVersion(*v) for v in versions), tuple(stored), rv)
+    return Crd(name, group, kind, plural, tuple(CrdVersion(*v) for v in versions), tuple(stored), rv)
 
 
-def clusters(release: str, stored=(), rv: str | None = None) -> cm.Crd:
+def clusters(release: str, stored=(), rv: str | None = None) -> Crd:
     return crd("clusters.cluster.x-k8s.io", "Cluster", CLUSTER_CRD_VERSIONS[release], stored, rv)
 
 
@@ -105,14 +106,14 @@ def test_new_kinds_and_kinds_the_release_leaves_out_are_not_migrated():
     assert cm.plan_migrations(installed, new) == []
 
 
-def _reference_crds(folder: str, stored: list[str] | None = None) -> list[cm.Crd]:
+def _reference_crds(folder: str, stored: list[str] | None = None) -> list[Crd]:
     root = crd_support.require_reference(folder) / "crds" / folder
     docs = [d for p in sorted(root.rglob("*.yaml")) for d in yaml.load_all(p.read_text(), Loader=yaml.CSafeLoader)]
     found = cm.crds_in(docs)
     assert found, f"no CRDs in {root}"
     if stored is None:
         return found
-    return [cm.Crd(c.name, c.group, c.kind, c.plural, c.versions, tuple(v for v in stored if v in {x.name for x in c.versions})) for c in found]
+    return [Crd(c.name, c.group, c.kind, c.plural, c.versions, tuple(v for v in stored if v in {x.name for x in c.versions})) for c in found]
 
 
 def test_the_pinned_capi_release_to_v1_14_from_the_real_crds():
@@ -138,7 +139,7 @@ def test_crd_from_object_reads_status_and_resource_version():
         },
         "status": {"storedVersions": ["v1beta1", "v1beta2"]},
     }
-    c = cm.crd_from_object(obj)
+    c = crd_from_object(obj)
     assert c == clusters("v1.13.0", ["v1beta1", "v1beta2"], rv="812")
     assert c.storage == "v1beta2"
 
@@ -149,7 +150,7 @@ def test_crd_from_object_reads_status_and_resource_version():
 class FakeApi:
     """The Protocol as the kube client will answer it; records every call, keeps storedVersions."""
 
-    def __init__(self, crds: list[cm.Crd], objects: dict[str, list[str]], *, gone=(), written=(), fail_on=None):
+    def __init__(self, crds: list[Crd], objects: dict[str, list[str]], *, gone=(), written=(), fail_on=None):
         self.crds = {c.name: c for c in crds}
         self.objects = objects  # plural -> object names
         self.gone, self.written, self.fail_on = set(gone), set(written), fail_on
@@ -161,7 +162,7 @@ class FakeApi:
 
     def list_objects(self, group, version, plural):
         self.calls.append(("list", plural, version))
-        return [cm.ObjectRef("default", n, f"rv-{n}") for n in self.objects.get(plural, [])]
+        return [ListedObject("default", n, f"rv-{n}") for n in self.objects.get(plural, [])]
 
     def rewrite(self, group, version, plural, ref):
         self.calls.append(("rewrite", plural, version, ref.name, ref.resource_version))
@@ -175,7 +176,7 @@ class FakeApi:
     def set_stored_versions(self, crd, stored_versions):
         self.calls.append(("stored", crd.name, tuple(stored_versions), crd.resource_version))
         c = self.crds[crd.name]
-        self.crds[crd.name] = cm.Crd(c.name, c.group, c.kind, c.plural, c.versions, tuple(stored_versions), c.resource_version)
+        self.crds[crd.name] = Crd(c.name, c.group, c.kind, c.plural, c.versions, tuple(stored_versions), c.resource_version)
 
 
 def kinds(stored=("v1beta1", "v1beta2")):
@@ -222,8 +223,8 @@ def test_a_failure_names_the_kind_and_that_nothing_after_it_was_applied():
     with pytest.raises(cm.CrdMigrationError) as e:
         cm.migrate(api, new_release(), progress=lambda line: None)
     assert e.value.lines() == [
-        "crd migration of Machine (machines.cluster.x-k8s.io) failed: kubernetes: connection refused",
-        "nothing after it was applied; not migrated: MachineSet; no CRD of the new release was applied. Run the upgrade again to resume.",
+        "crd migration of Machine (machines.cluster.x-k8s.io) failed: kubernetes: connection refused; not migrated: MachineSet;"
+        " no CRD of the new release was applied, running it again resumes",
     ]
     assert isinstance(e.value.__cause__, Unavailable)
     stored = [c[1] for c in api.calls if c[0] == "stored"]

@@ -147,3 +147,47 @@ def test_the_log_counts_each_request(api):
 )
 def test_label_selector_syntax(selector, expected):
     assert label_selector_matches(selector, {"a": "1", "b": ""}) is expected
+
+
+def test_an_update_replaces_the_object_but_not_its_status_and_the_status_subresource_only_the_status(api):
+    # kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions, "Status subresource".
+    objects = client.CustomObjectsApi(_client(api))
+    args = ("cluster.x-k8s.io", "v1beta2", "prod", "clusters", "prod")
+    cluster = objects.get_namespaced_custom_object(*args)
+    sent = {**cluster, "spec": {**cluster["spec"], "paused": True}, "status": {"phase": "Deleting"}}
+    updated = objects.replace_namespaced_custom_object(*args, sent)
+    assert updated["spec"]["paused"] is True and updated["status"] == cluster["status"]
+    assert updated["metadata"]["resourceVersion"] != cluster["metadata"]["resourceVersion"]
+    status = objects.replace_namespaced_custom_object_status(*args, {**updated, "spec": {}, "status": {"phase": "Deleting"}})
+    assert status["status"] == {"phase": "Deleting"} and status["spec"] == updated["spec"]
+
+
+def test_a_write_with_a_stale_resource_version_is_refused_as_the_apiserver_words_it(api):
+    objects = client.CustomObjectsApi(_client(api))
+    args = ("cluster.x-k8s.io", "v1beta2", "prod", "clusters", "prod")
+    cluster = objects.get_namespaced_custom_object(*args)
+    objects.patch_namespaced_custom_object(*args, {"metadata": {"labels": {"a": "b"}}})
+    for write in (
+        lambda: objects.replace_namespaced_custom_object(*args, cluster),
+        lambda: objects.patch_namespaced_custom_object(*args, {"metadata": {"resourceVersion": cluster["metadata"]["resourceVersion"]}}),
+    ):
+        with pytest.raises(client.ApiException) as caught:
+            write()
+        body = json.loads(caught.value.body)
+        assert (caught.value.status, body["reason"]) == (409, "Conflict")
+        assert body["message"] == (
+            'Operation cannot be fulfilled on clusters.cluster.x-k8s.io "prod": the object has been modified; '
+            "please apply your changes to the latest version and try again"
+        )
+
+
+def test_a_list_with_a_limit_comes_in_pages_in_key_order(api):
+    objects = client.CustomObjectsApi(_client(api))
+    every = objects.list_cluster_custom_object("cluster.x-k8s.io", "v1beta2", "machines")["items"]
+    keys = [f'{m["metadata"]["namespace"]}/{m["metadata"]["name"]}' for m in every]
+    assert keys == sorted(keys) and len(keys) > 4  # etcd's key order, /registry/<resource>/<namespace>/<name>
+    first = objects.list_cluster_custom_object("cluster.x-k8s.io", "v1beta2", "machines", limit=4)
+    assert first["metadata"]["remainingItemCount"] == len(keys) - 4
+    rest = objects.list_cluster_custom_object("cluster.x-k8s.io", "v1beta2", "machines", _continue=first["metadata"]["continue"])
+    assert "continue" not in rest["metadata"]
+    assert [f'{m["metadata"]["namespace"]}/{m["metadata"]["name"]}' for m in first["items"] + rest["items"]] == keys

@@ -9,6 +9,11 @@ Reads list each kind once per call with a label selector
 (`cluster.x-k8s.io/cluster-name=<name>`), never one request per object, so
 the number of requests does not grow with the cluster.
 
+It also serves the stored-version migration of CRDs (`CrdMigrationApi` in
+clusterctl_py.ops.crd_migration): the CRD list, every object of a kind in
+pages, each written back unchanged, and `status.storedVersions`; the writes
+carry the resourceVersion they were read at, so nothing newer is overwritten.
+
 One retry policy, ours. The client retries no HTTP status itself, but
 urllib3 does retry failed connections: kubernetes/client/rest.py passes
 `Configuration.retries` to the pool only when it is set, and urllib3's
@@ -44,7 +49,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import tenacity
 import urllib3
@@ -83,6 +88,8 @@ INVENTORY_GROUP, INVENTORY_VERSION = "clusterctl.cluster.x-k8s.io", "v1alpha3"
 TIMEOUT = (5.0, 30.0)  # seconds: connect, read
 RETRY_FOR = 60.0  # seconds a call may spend retrying
 ATTEMPTS = 8
+# Objects per LIST page where a list may be long (kubectl's default chunk size).
+LIST_PAGE = 500
 
 
 # --------------------------------------------------------------------------- what we read
@@ -295,6 +302,57 @@ class Kubeconfig:
     path: str | None = None
     text: str | None = field(default=None, repr=False)
     context: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CrdVersion:
+    name: str
+    served: bool
+    storage: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Crd:
+    """What a stored-version migration needs of a CRD, installed (with its status) or from a release's YAML."""
+
+    name: str  # <plural>.<group>
+    group: str
+    kind: str
+    plural: str
+    versions: tuple[CrdVersion, ...]
+    stored_versions: tuple[str, ...] = ()
+    # The installed CRD's resourceVersion: setting storedVersions must fail if
+    # the CRD changed since it was read (an optimistic lock).
+    resource_version: str | None = None
+
+    @property
+    def storage(self) -> str | None:
+        return next((v.name for v in self.versions if v.storage), None)
+
+
+@dataclass(frozen=True, slots=True)
+class ListedObject:
+    """A custom object as a list returned it: written back unchanged to store it in the storage version."""
+
+    namespace: str | None  # None for cluster-scoped kinds
+    name: str
+    resource_version: str
+    # The whole object as listed: the write-back is an update of it (what clusterctl sends).
+    body: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+
+
+def crd_from_object(obj: Mapping[str, Any]) -> Crd:
+    """A CRD object as the API serves it or a components file holds it."""
+    spec = obj["spec"]
+    return Crd(
+        name=obj["metadata"]["name"],
+        group=spec["group"],
+        kind=spec["names"]["kind"],
+        plural=spec["names"]["plural"],
+        versions=tuple(CrdVersion(v["name"], bool(v.get("served")), bool(v.get("storage"))) for v in spec["versions"]),
+        stored_versions=tuple((obj.get("status") or {}).get("storedVersions") or ()),
+        resource_version=obj["metadata"].get("resourceVersion"),
+    )
 
 
 class KubernetesApi(Protocol):
@@ -706,6 +764,7 @@ class KubeClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         on_retry: Callable[[str], None] | None = None,
+        list_page: int = LIST_PAGE,
     ):
         self._dir = tempfile.mkdtemp(prefix="clusterctl-py-kube-")  # mode 0700
         try:
@@ -720,12 +779,14 @@ class KubeClient:
         self._core = k8s.CoreV1Api(self._api)
         self._apps = k8s.AppsV1Api(self._api)
         self._objects = k8s.CustomObjectsApi(self._api)
+        self._extensions = k8s.ApiextensionsV1Api(self._api)
         self._timeout = timeout
         self._retry_for = retry_for
         self._attempts = attempts
         self._sleep = sleep
         self._clock = clock
         self._on_retry = on_retry
+        self._list_page = list_page
         self._preferred: dict[str, str] | None = None
         self._plurals: dict[tuple[str, str], dict[str, str]] = {}
 
@@ -891,6 +952,65 @@ class KubeClient:
         except (ValueError, UnicodeDecodeError):
             raise ClientError(f"{what}: key {key!r} is not base64-encoded UTF-8 text", api=f"Kubernetes API {self.endpoint}") from None
 
+
+    # -- CrdMigrationApi (clusterctl_py.ops.crd_migration) ----------------------------------
+
+    def list_crds(self) -> list[Crd]:
+        items = self._items("list CustomResourceDefinitions", self._extensions.list_custom_resource_definition)
+        return [crd_from_object(o) for o in items]
+
+    def list_objects(self, group: str, version: str, plural: str) -> list[ListedObject]:
+        """Every object of the kind in every namespace, a page at a time (`limit` and `continue`)."""
+        found: list[ListedObject] = []
+        token: str | None = None
+        while True:
+            page = self._call(
+                f"list {plural}.{group}/{version}", self._objects.list_cluster_custom_object, group, version, plural,
+                limit=self._list_page, **({"_continue": token} if token else {}),
+            ) or {}
+            for obj in page.get("items") or ():
+                meta = _meta(obj)
+                found.append(ListedObject(meta.get("namespace") or None, meta.get("name", ""), str(meta.get("resourceVersion", "")), obj))
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return found
+
+    def rewrite(self, group: str, version: str, plural: str, obj: ListedObject) -> None:
+        """Write the object back unchanged: an update (PUT) of the object as listed, as clusterctl does
+        (kubernetes-sigs/cluster-api cmd/clusterctl/client/cluster/crd_migration.go
+        migrateResourcesForCRD: `Client.Update` of each listed object).
+
+        Its resourceVersion makes it conditional: an object written since the list
+        answers 409 (Conflict), one deleted since 404 (NotFound). "Write them with
+        the same content. This forces the backend to write objects in the current
+        storage version" (kubernetes.io/docs custom-resource-definition-versioning,
+        "Upgrade existing objects to a new stored version"): the storage layer
+        skips a write only when the newly encoded bytes equal those in etcd
+        (kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/storage/etcd3/store.go
+        GuaranteedUpdate, `bytes.Equal(data, origState.data)`), and an object stored
+        in an older version never encodes to the same bytes.
+        """
+        if obj.body is None:
+            raise ValueError(f"{plural}.{group} {obj.name}: no listed body to write back")
+        where = f"{obj.namespace}/{obj.name}" if obj.namespace else obj.name
+        what = f"rewrite {plural}.{group} {where}"
+        if obj.namespace:
+            self._call(what, self._objects.replace_namespaced_custom_object, group, version, obj.namespace, plural, obj.name, dict(obj.body))
+        else:
+            self._call(what, self._objects.replace_cluster_custom_object, group, version, plural, obj.name, dict(obj.body))
+
+    def set_stored_versions(self, crd: Crd, stored_versions: Sequence[str]) -> None:
+        """A merge patch of the CRD's status subresource carrying the resourceVersion it was read at,
+        so a CRD changed since answers 409 instead of being overwritten (what CAPI's own migrator
+        sends: kubernetes-sigs/cluster-api controllers/crdmigrator/crd_migrator.go,
+        `Status().Patch` with `MergeFromWithOptimisticLock`)."""
+        metadata = {"resourceVersion": crd.resource_version} if crd.resource_version else {}
+        self._call(
+            f"set status.storedVersions of CustomResourceDefinition {crd.name}",
+            self._extensions.patch_custom_resource_definition_status, crd.name,
+            {"metadata": metadata, "status": {"storedVersions": list(stored_versions)}},
+            _content_type="application/merge-patch+json",
+        )
 
 def default_client(kubeconfig: Kubeconfig, **options: Any) -> KubernetesApi:
     return KubeClient(kubeconfig, **options)

@@ -32,54 +32,35 @@ Like clusterctl, step 3 runs whenever an old version is still listed, not only
 when the new release drops it: `Migration.dropped` says when it is required.
 
 The part that talks to the API is `migrate()`, against the `CrdMigrationApi`
-Protocol; `plan_migrations()` decides, without I/O.
+Protocol; `plan_migrations()` decides, without I/O. `before_capi_up()` is what
+`up` runs right before the capi stack: the new release's CRDs (every file
+the stack applies CRDs from, at the pinned versions) against the management
+cluster's.
 """
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Sequence
 
+import yaml
+
+from clusterctl_py import versions
 from clusterctl_py.clients.errors import Conflict, NotFound
+from clusterctl_py.clients.kube import Crd, KubeClient, Kubeconfig, ListedObject, crd_from_object
 from clusterctl_py.errors import ClusterctlError
+from clusterctl_py.fetch import FetchError, fetch_text
+from clusterctl_py.render import capi_components as cc
+from clusterctl_py.render import k3s_upgrade as suc
+
+if TYPE_CHECKING:
+    from clusterctl_py.ops.engine import StackEngine
+    from clusterctl_py.ops.plan import StackRun
 
 CRD_KIND = "CustomResourceDefinition"
 # A progress line every this many rewritten objects (and one at the end).
 PROGRESS_EVERY = 100
-
-
-@dataclass(frozen=True, slots=True)
-class CrdVersion:
-    name: str
-    served: bool
-    storage: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Crd:
-    """What the migration needs of a CRD, installed (with its status) or from a release's YAML."""
-
-    name: str  # <plural>.<group>
-    group: str
-    kind: str
-    plural: str
-    versions: tuple[CrdVersion, ...]
-    stored_versions: tuple[str, ...] = ()
-    # The installed CRD's resourceVersion: setting storedVersions must fail if
-    # the CRD changed since it was read (as the CAPI migrator's optimistic lock).
-    resource_version: str | None = None
-
-    @property
-    def storage(self) -> str | None:
-        return next((v.name for v in self.versions if v.storage), None)
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectRef:
-    namespace: str | None  # None for cluster-scoped kinds
-    name: str
-    resource_version: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,20 +77,6 @@ class Migration:
 
 class CrdMigrationError(ClusterctlError):
     """A release cannot be applied: its CRDs drop a version objects are stored in, or a migration failed."""
-
-
-def crd_from_object(obj: Mapping[str, Any]) -> Crd:
-    """A CRD object as the API serves it or a components file holds it."""
-    spec = obj["spec"]
-    return Crd(
-        name=obj["metadata"]["name"],
-        group=spec["group"],
-        kind=spec["names"]["kind"],
-        plural=spec["names"]["plural"],
-        versions=tuple(CrdVersion(v["name"], bool(v.get("served")), bool(v.get("storage"))) for v in spec["versions"]),
-        stored_versions=tuple((obj.get("status") or {}).get("storedVersions") or ()),
-        resource_version=obj["metadata"].get("resourceVersion"),
-    )
 
 
 def crds_in(documents: Iterable[Mapping[str, Any] | None]) -> list[Crd]:
@@ -178,13 +145,13 @@ class CrdMigrationApi(Protocol):
         """Every installed CRD with its status (one list request)."""
         ...
 
-    def list_objects(self, group: str, version: str, plural: str) -> Sequence[ObjectRef]:
+    def list_objects(self, group: str, version: str, plural: str) -> Sequence[ListedObject]:
         """Every object of the kind in every namespace (pages followed)."""
         ...
 
-    def rewrite(self, group: str, version: str, plural: str, ref: ObjectRef) -> None:
-        """Write the object back unchanged, guarded by `ref.resource_version`
-        (CAPI's migrator sends a merge patch of just that: controllers/crdmigrator)."""
+    def rewrite(self, group: str, version: str, plural: str, obj: ListedObject) -> None:
+        """Write the object back unchanged, guarded by `obj.resource_version`
+        (clusterctl: an update of the object as listed)."""
         ...
 
     def set_stored_versions(self, crd: Crd, stored_versions: Sequence[str]) -> None:
@@ -196,17 +163,31 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def migrate(api: CrdMigrationApi, new: Iterable[Crd], progress: Callable[[str], None] = _stderr) -> list[Migration]:
+def installed_crds(api: CrdMigrationApi) -> list[Crd]:
+    try:
+        return list(api.list_crds())
+    except ClusterctlError as e:
+        raise CrdMigrationError(f"crd migration: cannot read the installed CRDs: {e}; no CRD of the new release was applied") from e
+
+
+def migrate(
+    api: CrdMigrationApi,
+    new: Iterable[Crd],
+    progress: Callable[[str], None] = _stderr,
+    *,
+    installed: Iterable[Crd] | None = None,
+) -> list[Migration]:
     """Migrate every installed CRD the new release needs migrated; return what was done.
 
-    Stops at the first kind that fails, with an error naming it; the kinds
-    after it are left alone, and the caller applies nothing. Running it again
-    resumes: finished kinds already read `storedVersions == [storage]`, and
-    rewriting an object twice does no harm.
+    `installed` is the CRD list when the caller has read it already (else it is
+    read here). Stops at the first kind that fails, with an error naming it; the
+    kinds after it are left alone, and the caller applies nothing. Running it
+    again resumes: finished kinds already read `storedVersions == [storage]`,
+    and rewriting an object twice does no harm.
     """
     new = list(new)
-    installed = {c.name: c for c in api.list_crds()}
-    migrations = plan_migrations(installed.values(), new)
+    current = {c.name: c for c in (installed_crds(api) if installed is None else installed)}
+    migrations = plan_migrations(current.values(), new)
     for index, m in enumerate(migrations):
         try:
             refs = api.list_objects(m.group, m.via, m.plural)
@@ -219,13 +200,88 @@ def migrate(api: CrdMigrationApi, new: Iterable[Crd], progress: Callable[[str], 
                     pass  # gone, or written since the list (clusterctl: handleMigrateErr)
                 if count % PROGRESS_EVERY == 0 and count < len(refs):
                     progress(f"crd migration {index + 1}/{len(migrations)}: {m.kind}: {count}/{len(refs)} objects")
-            api.set_stored_versions(installed[m.crd], [m.storage])
+            api.set_stored_versions(current[m.crd], [m.storage])
             progress(f"crd migration {index + 1}/{len(migrations)}: {m.kind}: done, storedVersions [{m.storage}]")
         except ClusterctlError as e:
             after = [x.kind for x in migrations[index + 1 :]]
             rest = f"; not migrated: {', '.join(after)}" if after else ""
+            # One line: `up` reports it as the reason the capi stack failed.
             raise CrdMigrationError(
-                f"crd migration of {m.kind} ({m.crd}) failed: {e}\n"
-                f"nothing after it was applied{rest}; no CRD of the new release was applied. Run the upgrade again to resume."
+                f"crd migration of {m.kind} ({m.crd}) failed: {e}{rest}; no CRD of the new release was applied, running it again resumes"
             ) from e
     return migrations
+
+
+# --------------------------------------------------------------------------- before the capi stack's `up`
+
+# cert-manager's CRDs as a release asset: `helm template` of the chart with
+# crds.enabled=true, the CRDs extracted (cert-manager/cert-manager
+# make/manifests.mk, target cert-manager.crds.yaml), so the same CRDs the capi
+# stack installs through the chart (components/capi.py).
+CERT_MANAGER_REPO = "cert-manager/cert-manager"
+CERT_MANAGER_CRDS = "cert-manager.crds.yaml"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the core components file is megabytes of YAML
+
+
+def release_crd_sources(base_url: str | None = None) -> list[tuple[str, bool]]:
+    """(URL, is a components file) of every file the capi stack's CRDs come from, at the pinned versions.
+
+    The stack fetches the same URLs (components/capi.py ClusterApi, components/k3s_upgrade.py),
+    except cert-manager's, whose chart it installs; `base_url` replaces https://github.com.
+    """
+    github = (base_url or cc.GITHUB).rstrip("/")
+    return [
+        *((p.components_url(base_url), True) for p in cc.PROVIDERS),
+        (cc.inventory_crd_url(base_url), False),
+        (suc.asset_url(suc.CRD_ASSET, base_url), False),
+        (f"{github}/{CERT_MANAGER_REPO}/releases/download/{versions.CERT_MANAGER}/{CERT_MANAGER_CRDS}", False),
+    ]
+
+
+def release_crds(fetch: Callable[[str], str] = fetch_text, base_url: str | None = None) -> list[Crd]:
+    """The CRDs the capi stack's next `up` applies (fetched once, then read from the cache)."""
+    found: list[Crd] = []
+    for url, components in release_crd_sources(base_url):
+        try:
+            text = fetch(url)
+            if components:
+                # Substituted as the stack applies it (components/capi.py provider_documents).
+                text = cc.envsubst(text, {}, source=url)
+            found += crds_in(yaml.load_all(text, Loader=_LOADER))
+        except (FetchError, cc.MissingVariables, yaml.YAMLError) as e:
+            problem = " ".join(str(e).split())
+            raise CrdMigrationError(f"crd migration: cannot read the new release's CRDs: {problem}; nothing was applied") from e
+    return found
+
+
+def before_capi_up(
+    run: StackRun,
+    engine: StackEngine,
+    note: Callable[[str], None],
+    *,
+    fetch: Callable[[str], str] = fetch_text,
+    connect: Callable[[Kubeconfig], KubeClient] = KubeClient,
+) -> list[Migration]:
+    """Migrate stored versions in the management cluster before the capi stack applies a release.
+
+    Only for a capi stack that exists: on the first `up` nothing of a release is
+    installed, and nothing is asked of any API. The management cluster is the one
+    the capi stack itself applies to: the management stack's `kubeconfig` output
+    (never KUBECONFIG, which may name another cluster). When nothing needs
+    migrating this is one request, the CRD list, and prints nothing; otherwise
+    `note` gets the progress lines, and a failure raises CrdMigrationError (one
+    line naming the kind) so the stack is not run; so does a management API that
+    cannot be reached (the stack could not apply anything either).
+    """
+    if run.program != "capi" or not engine.exists(run):
+        return []
+    management = next((need for need in run.needs if need.program == "management"), None)
+    kubeconfig = engine.outputs(management).get("kubeconfig") if management is not None else None
+    if not isinstance(kubeconfig, str) or not kubeconfig.strip():
+        return []  # the capi program requires that output as well: it stops before applying anything
+    with connect(Kubeconfig(f"stack {management.name} output kubeconfig", text=kubeconfig)) as api:
+        installed = installed_crds(api)
+        if not installed:
+            return []  # no CRD at all: nothing stored to migrate, nothing for a release to drop
+        new = release_crds(fetch, run.config.get("clusterctl:componentsBaseUrl") or None)
+        return migrate(api, new, progress=note, installed=installed)

@@ -5,6 +5,11 @@ of a phase run concurrently, at most `parallel` at a time. A failing stack
 does not stop the others of its phase; it stops the phases after it, which
 depend on it (up: clusters need CAPI; destroy: CAPI must outlive every
 cluster, or their servers are orphaned).
+
+Right before a stack's `up`, `before_up` may do what Pulumi cannot: by
+default the stored-version migration of CRDs before the capi stack applies
+a release (ops/crd_migration.py). If it fails, the stack is not run and
+counts as failed.
 """
 
 from __future__ import annotations
@@ -13,13 +18,27 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal, TextIO
+from typing import Callable, Literal, TextIO
 
+from clusterctl_py.errors import ClusterctlError
 from clusterctl_py.ops.engine import EngineError, StackEngine, StackMissing
 from clusterctl_py.ops.plan import Action, StackRun
 from clusterctl_py.ops.progress import Progress
 
 Status = Literal["done", "new", "missing", "blocked", "failed", "skipped"]
+# Runs right before a stack's `up`, with a callable for progress lines; raises to keep the stack from running.
+BeforeUp = Callable[[StackRun, Callable[[str], None]], None]
+
+
+def migrate_crds(engine: StackEngine) -> BeforeUp:
+    """The default `before_up`: CRD stored versions, before the capi stack (a no-op for the others)."""
+
+    def step(run: StackRun, note: Callable[[str], None]) -> None:
+        from clusterctl_py.ops.crd_migration import before_capi_up
+
+        before_capi_up(run, engine, note)
+
+    return step
 
 
 @dataclass(frozen=True)
@@ -39,9 +58,12 @@ def _changes(changes: dict[str, int]) -> str:
 
 
 class _Runner:
-    def __init__(self, action: Action, engine: StackEngine, out: TextIO, tty: bool | None, planned: list[StackRun]):
+    def __init__(
+        self, action: Action, engine: StackEngine, out: TextIO, tty: bool | None, planned: list[StackRun], before_up: BeforeUp
+    ):
         self.action = action
         self.engine = engine
+        self.before_up = before_up
         self.out = out
         self.tty = tty
         self.total = len(planned)
@@ -64,6 +86,15 @@ class _Runner:
                     why = f"needs {' and '.join(absent)}, which does not exist yet; run `up` without --cluster first"
                     progress.note(why)
                     return StackResult(run, "failed", why)
+                try:
+                    self.before_up(run, progress.note)
+                except EngineError:
+                    raise
+                except ClusterctlError as exc:
+                    # Nothing of this stack ran: say why, on one line per problem.
+                    for line in exc.lines():
+                        progress.note(line)
+                    return StackResult(run, "failed", "; ".join(exc.lines()))
                 self.engine.up(run, progress)
                 result = StackResult(run, "done")
             elif self.action == "destroy":
@@ -107,9 +138,10 @@ def execute(
     parallel: int = 4,
     out: TextIO | None = None,
     tty: bool | None = None,
+    before_up: BeforeUp | None = None,
 ) -> list[StackResult]:
     out = out or sys.stderr
-    runner = _Runner(action, engine, out, tty, [run for phase in phases for run in phase])
+    runner = _Runner(action, engine, out, tty, [run for phase in phases for run in phase], before_up or migrate_crds(engine))
     results: list[StackResult] = []
     stopped_by: list[StackResult] = []
     position = 0

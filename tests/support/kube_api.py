@@ -14,6 +14,12 @@ closes (kmock 0.8, kmock/_internal/k8s.py):
 * a missing object is a 404 `NotFound` worded as the apiserver words it;
 * create answers 201 with the object and fills `uid`, `creationTimestamp`,
   `resourceVersion` and `generation` when the body has none;
+* lists honour `limit` and `continue` (pages in key order, namespace then name);
+* update (PUT) replaces an object, and the status subresource takes only
+  `status` while the object itself keeps it; an update or a merge patch that
+  carries a stale `metadata.resourceVersion` answers 409 `Conflict`, and every
+  write moves the resourceVersion on (kmock accepts PUT on no object, and
+  keeps the resourceVersion a write sent);
 * every request is logged (`log`), so tests count what a command asked for;
 * faults can be injected: an answer with any status, `Retry-After` and a
   `Status` body (429, 5xx, 401, 403), a dropped connection, or the whole
@@ -29,6 +35,7 @@ test's loop, which the blocking client would starve.
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import re
 import threading
@@ -62,6 +69,10 @@ RESOURCES: dict[str, tuple[str, bool]] = {
     "v1/secrets": ("Secret", True),
     "v1/nodes": ("Node", False),
     "apps/v1/deployments": ("Deployment", True),
+    # CRDs (their status.storedVersions) and kinds whose objects a stored-version migration rewrites.
+    "apiextensions.k8s.io/v1/customresourcedefinitions": ("CustomResourceDefinition", False),
+    "cert-manager.io/v1/certificates": ("Certificate", True),
+    "cert-manager.io/v1/clusterissuers": ("ClusterIssuer", False),
 }
 _VERBS = {"get", "list", "watch", "create", "update", "patch", "delete"}
 # kmock's reading of a request (kmock/_internal/enums.py action) as the Kubernetes verb.
@@ -276,6 +287,8 @@ class KubeApi(kmock.KubernetesEmulator):
         plural = request.resource.plural if request.resource is not None else None
         if plural is None:  # /api, /apis, /apis/<group>[/<version>], /version
             verb = "discovery" if request.url.path.startswith(("/api", "/version")) else str(request.method.value).lower()
+        elif request.method.value == "PUT":
+            verb = "update"
         else:
             verb = _VERB_OF_ACTION.get(request.action, str(request.method.value).lower())
         self.log.append(Logged(request.method.value, request.url.path, dict(request.params), verb, plural, answer))
@@ -301,6 +314,15 @@ class KubeApi(kmock.KubernetesEmulator):
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
             body = fault.body if fault.body is not None else _status_body(fault.status, fault.reason, fault.message)
             return aiohttp.web.json_response(body, status=fault.status, headers=headers)
+        if request.method.value == "PUT" and request.resource is not None and request.name is not None:
+            response = await self._serve_replace(request)
+            self._record(request, response.status)
+            return response
+        if request.action == kmock.action.UPDATE and request.name is not None and isinstance(request.data, dict):
+            refused = await self._check_and_move_version(request)
+            if refused is not None:
+                self._record(request, refused.status)
+                return refused
         if request.action == kmock.action.CREATE and isinstance(request.data, dict):
             _fill_metadata(request.data)
         response = await super()._handle(request)
@@ -321,10 +343,11 @@ class KubeApi(kmock.KubernetesEmulator):
             raise kmock.KubernetesError(status=400, reason="BadRequest", message=str(exc), details={}) from None
         res = request.resource
         kind = RESOURCES[f"{res.group}/{res.version}/{res.plural}" if res.group else f"{res.version}/{res.plural}"][0]
+        metadata, items = _page(items, request.params.get("limit"), request.params.get("continue"))
         return {
             "kind": f"{kind}List",
             "apiVersion": f"{res.group}/{res.version}" if res.group else res.version,
-            "metadata": {"resourceVersion": "1"},
+            "metadata": metadata,
             "items": items,
         }
 
@@ -341,6 +364,96 @@ class KubeApi(kmock.KubernetesEmulator):
         # The client reads the body of a 201; on a 200 from a create it would read none.
         return rendering.Response(status=201, payload=await super()._serve_create(request))
 
+    def _stored(self, request: rendering.Request) -> tuple[Any, dict[str, Any] | None]:
+        key = (request.resource, request.namespace, request.name)
+        if key not in self.objects or self.objects[key].deleted:
+            return key, None
+        return key, self.objects[key].raw
+
+    async def _serve_replace(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
+        """PUT: the object as sent replaces the stored one (the status subresource: its status only)."""
+        body = request.data if isinstance(request.data, dict) else {}
+        async with self._lock:
+            key, current = self._stored(request)
+            if current is None:
+                return _error(404, "NotFound", f'{_qualified(request)} "{request.name}" not found')
+            refused = _stale(request, body, current)
+            if refused is not None:
+                return refused
+            if request.subresource == "status":
+                new = {**copy.deepcopy(current), "status": copy.deepcopy(body.get("status"))}
+            else:
+                # The object's own endpoint ignores status (the status subresource owns it), and
+                # what the server set is kept (kubernetes.io/docs custom-resource-definitions, Status subresource).
+                new = {k: copy.deepcopy(v) for k, v in body.items() if k != "status"}
+                if "status" in current:
+                    new["status"] = copy.deepcopy(current["status"])
+                kept = {k: current["metadata"][k] for k in ("uid", "creationTimestamp", "generation") if k in current["metadata"]}
+                new["metadata"] = {**copy.deepcopy(body.get("metadata") or {}), **kept}
+            new["metadata"]["resourceVersion"] = _next_version()
+            stored = self.objects[key]
+            stored.delete()
+            stored.create(new)
+            await self._buses[request.resource].put({"type": "MODIFIED", "object": new})
+        return aiohttp.web.json_response(new, status=200)
+
+    async def _check_and_move_version(self, request: rendering.Request) -> aiohttp.web.StreamResponse | None:
+        """A merge patch: 409 when it carries a stale resourceVersion, else it moves the version on."""
+        async with self._lock:
+            _, current = self._stored(request)
+            if current is None:
+                return None  # kmock answers the 404
+            refused = _stale(request, request.data, current)
+            if refused is not None:
+                return refused
+            request.data.setdefault("metadata", {})["resourceVersion"] = _next_version()
+        return None
+
+
+def _qualified(request: rendering.Request) -> str:
+    res = request.resource
+    return f"{res.plural}.{res.group}" if res.group else res.plural
+
+
+def _error(status: int, reason: str, message: str) -> aiohttp.web.StreamResponse:
+    return aiohttp.web.json_response(_status_body(status, reason, message), status=status)
+
+
+def _stale(request: rendering.Request, sent: Mapping[str, Any], current: Mapping[str, Any]) -> aiohttp.web.StreamResponse | None:
+    """409 when a write names a resourceVersion other than the stored one, worded as the apiserver
+    words it (k8s.io/apimachinery pkg/api/errors NewConflict; k8s.io/apiserver
+    pkg/registry/generic/registry/store.go OptimisticLockErrorMsg)."""
+    version = ((sent or {}).get("metadata") or {}).get("resourceVersion")
+    if version and version != (current.get("metadata") or {}).get("resourceVersion"):
+        return _error(
+            409, "Conflict",
+            f'Operation cannot be fulfilled on {_qualified(request)} "{request.name}": the object has been modified; '
+            "please apply your changes to the latest version and try again",
+        )
+    return None
+
+
+def _page(items: list[Any], limit: str | None, token: str | None) -> tuple[dict[str, Any], list[Any]]:
+    """One page of a list in key order, and its list metadata (`continue`, `remainingItemCount`)."""
+    def key(item: Mapping[str, Any]) -> str:
+        meta = item.get("metadata") or {}
+        return f"{meta.get('namespace') or ''}/{meta.get('name', '')}"
+
+    items = sorted(items, key=key)
+    if token:
+        try:
+            after = base64.urlsafe_b64decode(token.encode()).decode()
+        except (ValueError, UnicodeDecodeError):
+            raise kmock.KubernetesError(status=400, reason="BadRequest", message=f"invalid continue token: {token}", details={}) from None
+        items = [i for i in items if key(i) > after]
+    metadata: dict[str, Any] = {"resourceVersion": "1"}
+    if limit and int(limit) > 0 and len(items) > int(limit):
+        rest = len(items) - int(limit)
+        items = items[: int(limit)]
+        metadata["continue"] = base64.urlsafe_b64encode(key(items[-1]).encode()).decode()
+        metadata["remainingItemCount"] = rest
+    return metadata, items
+
 
 def _drop(request: rendering.Request) -> aiohttp.web.StreamResponse:
     raw = request._raw_request
@@ -352,13 +465,17 @@ def _drop(request: rendering.Request) -> aiohttp.web.StreamResponse:
 _clock = 0
 
 
-def _fill_metadata(obj: dict[str, Any]) -> None:
+def _next_version() -> str:
     global _clock
+    _clock += 1
+    return str(_clock)
+
+
+def _fill_metadata(obj: dict[str, Any]) -> None:
     meta = obj.setdefault("metadata", {})
     meta.setdefault("uid", str(uuid.uuid4()))
     meta.setdefault("creationTimestamp", datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    _clock += 1
-    meta.setdefault("resourceVersion", str(_clock))
+    meta.setdefault("resourceVersion", _next_version())
     if obj.get("kind") not in ("Secret", "Node", "Namespace"):
         meta.setdefault("generation", 1)
 
