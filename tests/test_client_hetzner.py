@@ -195,8 +195,8 @@ def test_an_action_still_running_after_the_polls_is_one_line(fake_hcloud):
     assert one_line(caught.value) == (
         f"Hetzner API: waiting for action {action['id']}: the action 'create_server' was still running after 3 polls"
     )
-    # Polled, not stormed: the first GET and three polls.
-    assert fake_hcloud.count(path=f"/actions/{action['id']}") == 4
+    # Polled, not stormed: three polls, and no GET before them.
+    assert fake_hcloud.count(path=f"/actions/{action['id']}") == 3
 
 
 def test_pricing_as_the_api_gives_it(fake_hcloud):
@@ -334,3 +334,10 @@ def test_refusals_keep_their_code(fake_hcloud):
     api.wait_for_action(api.delete_server(api.servers()[0]).id)
     api.delete_firewall(api.firewalls()[0])
     assert not fake_hcloud.data["firewalls"]
+
+
+def test_a_finished_action_costs_one_request(fake_hcloud):
+    # Waiting on 200 server deletions must not cost 400 requests of the project's 3600 an hour.
+    action = fake_hcloud.add_action("delete_server")
+    assert client(fake_hcloud).wait_for_action(action["id"]).status == "success"
+    assert fake_hcloud.count(path=f"/actions/{action['id']}") == 1

@@ -558,7 +558,11 @@ class HetznerClient:
 
     def wait_for_action(self, action_id: int) -> Action:
         def wait() -> Any:
-            action = self._sdk.actions.get_by_id(action_id)
+            from hcloud.actions import BoundAction
+
+            # Not loaded: wait_until_finished reloads before it reads the status (hcloud/actions/client.py),
+            # so a GET first would read the same action twice.
+            action = BoundAction(self._sdk.actions, {"id": action_id}, complete=False)
             action.wait_until_finished()
             return action
 
