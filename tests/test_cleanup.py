@@ -311,7 +311,8 @@ def test_refusals_of_one_object_do_not_stop_the_rest(project):
     result = run("prod", "--yes")
     assert result.exit_code == 1
     assert (f"  failed   network prod (id {ids['network'][0]}): refused (protected): deletion protection is on: turn it"
-            " off in the Console (or `hcloud network disable-protection`) and run again") in result.stdout
+            f" off in the Console (or `hcloud network disable-protection {ids['network'][0]} delete`) and run again"
+            ) in result.stdout
     assert (f"skipped  volume pvc-attached-elsewhere (id ") in result.stdout
     assert (f"attached to server {foreign['id']}, which is not among these leftovers: detach it first if it is to go"
             in result.stdout)
@@ -319,7 +320,7 @@ def test_refusals_of_one_object_do_not_stop_the_rest(project):
     assert lines[0] == "cleanup of cluster prod is incomplete: 10 of 12 deleted, 2 remain"
     assert lines[-1] == "run the same command again to delete what remains: what is gone already is simply not found"
     assert "done" not in result.stdout
-    assert set(project.data) and elsewhere["id"] in project.data["volumes"] and foreign["id"] in project.data["servers"]
+    assert elsewhere["id"] in project.data["volumes"] and foreign["id"] in project.data["servers"]
     assert ids["network"][0] in project.data["networks"]
 
 

@@ -59,7 +59,8 @@ ORDER = tuple(KINDS)
 STOPS = (Unauthorized, Forbidden, Unavailable)
 # What to do about a refusal, by the API's error code.
 HINTS = {
-    "protected": "deletion protection is on: turn it off in the Console (or `hcloud <kind> disable-protection`) and run again",
+    "protected": "deletion protection is on: turn it off in the Console (or `hcloud <kind> disable-protection <id> delete`)"
+                 " and run again",
     "resource_in_use": "still in use: whatever uses it is not among these leftovers",
     "locked": "another action is running on it: run again in a minute",
 }
@@ -229,7 +230,7 @@ def delete(api: HetznerApi, found: Findings, say: Callable[[str], None]) -> list
                 except STOPS:
                     raise
                 except ClientError as e:
-                    record(f, "failed", _refusal(e, kind))
+                    record(f, "failed", _refusal(e, f))
                 else:
                     if action is None:
                         record(f, "deleted")
@@ -242,7 +243,7 @@ def delete(api: HetznerApi, found: Findings, say: Callable[[str], None]) -> list
                 except STOPS:
                     raise
                 except ClientError as e:
-                    record(f, "failed", _refusal(e, kind))
+                    record(f, "failed", _refusal(e, f))
                 else:
                     record(f, "deleted")
     except STOPS as e:
@@ -275,10 +276,10 @@ def _blocked(f: Found, found: Findings, outcomes: Mapping[tuple[str, int], Outco
     return ""  # the API detached it when the server went
 
 
-def _refusal(e: ClientError, kind: str) -> str:
+def _refusal(e: ClientError, f: Found) -> str:
     hint = HINTS.get(e.code or "")
     if hint:
-        return f"refused ({e.code}): {hint.replace('<kind>', kind.replace('_', '-'))}"
+        return f"refused ({e.code}): {hint.replace('<kind>', f.kind.replace('_', '-')).replace('<id>', str(f.obj.id))}"
     return str(e).removeprefix(f"{e.api}: ")
 
 
