@@ -94,9 +94,31 @@ def count_cost_live(machines: int) -> int:
         return fake.count()
 
 
+def _leftovers(fake: FakeHcloud, machines: int) -> None:
+    """What cluster c0 left when its pools held `machines` servers: CAPH's objects, labelled as CAPH labels them."""
+    owned = {"caph-cluster-c0": "owned"}
+    network = fake.add_network("c0", owned)
+    servers = [fake.add_server(f"c0-work-{i}", owned, server_type="cpx32") for i in range(machines)]
+    for g in range(0, machines, 10):
+        fake.add_placement_group(f"c0-work-{g // 10 + 1}", owned, servers=[s["id"] for s in servers[g:g + 10]])
+    fake.add_load_balancer("c0-kube-apiserver-x1y2z", owned, networks=[network["id"]])
+
+
+def count_cleanup(machines: int, *flags: str) -> int:
+    with hetzner_project() as fake:
+        _leftovers(fake, machines)
+        fake.reset_log()
+        run("cleanup", "c0", *flags)
+        return fake.count()
+
+
 ROWS: dict[str, Callable[[int], int]] = {
     "preflight (Hetzner)": count_preflight,
     "cost --live (Hetzner)": count_cost_live,
+    # Listing is one walk per label; leftover servers past 50 cost one page more per 50.
+    "cleanup NAME, dry run (Hetzner)": count_cleanup,
+    # Deleting is one request per object and one poll per server's action.
+    "cleanup NAME --yes (Hetzner)": lambda machines: count_cleanup(machines, "--yes"),
 }
 
 

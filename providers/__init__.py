@@ -12,6 +12,7 @@ from importlib import import_module
 from clusterctl_py.providers.base import (
     Footprint,
     InfrastructureProvider,
+    LeftoverRule,
     MachineRole,
     MachineShape,
     MachineUse,
@@ -39,6 +40,7 @@ def get(name: str) -> InfrastructureProvider:
 __all__ = [
     "Footprint",
     "InfrastructureProvider",
+    "LeftoverRule",
     "MachineRole",
     "MachineShape",
     "MachineUse",

@@ -98,6 +98,22 @@ class Footprint:
 
 
 @dataclass(frozen=True, slots=True)
+class LeftoverRule:
+    """One way to recognise what a cluster left in the provider's project (`cleanup`).
+
+    Objects of `kind` are listed with `labels` as the label selector and each
+    is checked against them again before anything is deleted: an API that
+    ignored the selector must not widen what goes.
+    """
+
+    kind: str  # server | load_balancer | placement_group | network | firewall | primary_ip | volume
+    labels: Mapping[str, str | None]  # key -> exact value, or None: the key is there, any value
+    creator: str  # who made such objects, for the table: "CAPH", "the Hetzner CCM"
+    # Only objects also attached to a network that another rule found (whose maker puts no cluster label on them).
+    on_found_network: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class MachineRole:
     """The control plane or one node group, as the provider renders its template."""
 
@@ -149,3 +165,6 @@ class InfrastructureProvider(Protocol):
 
         Each is (release, selector label, repo URL, chart, version, values).
         """
+
+    def leftovers(self, name: str, management: bool = False) -> tuple[LeftoverRule, ...]:
+        """How to find what workload cluster `name` (or, with `management`, the management cluster `name`) leaves behind."""

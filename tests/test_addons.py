@@ -170,6 +170,38 @@ def test_ccm_adds_no_routes_and_balances_over_the_private_network(platform, shop
     assert GO_BOOLS[env["HCLOUD_LOAD_BALANCERS_USE_PRIVATE_IP"]["value"]] is True
 
 
+
+def _chart_extra_labels_env(controller_values: dict) -> str | None:
+    """HCLOUD_VOLUME_EXTRA_LABELS as the hcloud-csi chart renders it from controller.volumeExtraLabels.
+
+    hetznercloud/csi-driver v2.22.1 chart/templates/controller/deployment.yaml: for each
+    key/value (Go templates range over a map in key order) `printf "%s=%s"`, joined by ",";
+    no env var at all when the map is empty.
+    """
+    labels = controller_values.get("volumeExtraLabels") or {}
+    return ",".join(f"{k}={labels[k]}" for k in sorted(labels)) or None
+
+
+def _driver_labels(env: str) -> dict[str, str]:
+    """How the driver reads the env var (internal/utils/labels.go ConvertLabelsToMap)."""
+    out = {}
+    for pair in filter(None, env.split(",")):
+        key, _, value = pair.partition("=")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def test_csi_labels_every_volume_with_its_cluster(platform):
+    # The driver labels volumes managed-by=csi-driver plus PVC names only: nothing names
+    # the cluster, so `cleanup` could not find a deleted cluster's volumes without this.
+    for cluster in platform.clusters:
+        controller = _values(_proxies(platform, cluster)["hcloud-csi"])["controller"]
+        assert controller["volumeExtraLabels"] == {"clusterctl-py.dev/cluster": cluster.name}
+        env = _chart_extra_labels_env(controller)
+        assert env == f"clusterctl-py.dev/cluster={cluster.name}"
+        assert _driver_labels(env) == {"clusterctl-py.dev/cluster": cluster.name}
+
+
 # --- cluster-autoscaler ------------------------------------------------------
 
 

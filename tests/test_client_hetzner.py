@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from clusterctl_py.clients import hetzner
-from clusterctl_py.clients.errors import ClientError, Forbidden, Unauthorized, Unavailable
+from clusterctl_py.clients.errors import ClientError, Forbidden, NotFound, Unauthorized, Unavailable
 from tests.support.fake_hcloud import READ_ONLY_TOKEN, TOKEN
 
 
@@ -195,8 +195,8 @@ def test_an_action_still_running_after_the_polls_is_one_line(fake_hcloud):
     assert one_line(caught.value) == (
         f"Hetzner API: waiting for action {action['id']}: the action 'create_server' was still running after 3 polls"
     )
-    # Polled, not stormed: the first GET and three polls.
-    assert fake_hcloud.count(path=f"/actions/{action['id']}") == 4
+    # Polled, not stormed: three polls, and no GET before them.
+    assert fake_hcloud.count(path=f"/actions/{action['id']}") == 3
 
 
 def test_pricing_as_the_api_gives_it(fake_hcloud):
@@ -245,3 +245,99 @@ def test_other_resources_as_dataclasses(fake_hcloud):
     images = {(i.name, i.architecture): i for i in api.images()}
     assert images[("ubuntu-20.04", "x86")].deprecation is not None and images[("ubuntu-24.04", "arm")].deprecation is None
     assert fake_hcloud.count() == 6  # one request per collection
+
+
+# ---- deletes (cleanup) -----------------------------------------------------------------------
+
+
+def test_deletes_answer_as_the_api_does(fake_hcloud):
+    server = fake_hcloud.add_server("prod-md-0-abcde", {"caph-cluster-prod": "owned"})
+    network = fake_hcloud.add_network("prod", {"caph-cluster-prod": "owned"})
+    lb = fake_hcloud.add_load_balancer("a1b2c3", {"hcloud-ccm/service-uid": "1b2c3"}, networks=[network["id"]])
+    group = fake_hcloud.add_placement_group("prod-control-plane", {"caph-cluster-prod": "owned"}, servers=[server["id"]])
+    volume = fake_hcloud.add_volume("pvc-1", {"clusterctl-py.dev/cluster": "prod"})
+    ip = fake_hcloud.add_primary_ip("mgmt-0", {"clusterctl-py.dev/management": "mgmt"})
+    firewall = fake_hcloud.add_firewall("mgmt", {"clusterctl-py.dev/management": "mgmt"})
+    api = client(fake_hcloud)
+    (listed_lb,) = api.load_balancers()
+    assert listed_lb.networks == (network["id"],)
+
+    started = api.delete_server(api.servers()[0])
+    assert (started.command, started.status) == ("delete_server", "running")
+    assert api.wait_for_action(started.id).status == "success"
+    lb_action = api.delete_load_balancer(listed_lb)
+    assert lb_action is not None and api.wait_for_action(lb_action.id).status == "success"
+    assert api.delete_volume(api.volumes()[0]) is None
+    api.delete_primary_ip(api.primary_ips()[0])
+    api.delete_firewall(api.firewalls()[0])
+    api.delete_placement_group(api.placement_groups()[0])
+    api.delete_network(api.networks()[0])
+    assert all(not fake_hcloud.data[c] for c in ("servers", "load_balancers", "volumes", "primary_ips", "firewalls",
+                                                  "placement_groups", "networks"))
+    assert [r.path for r in fake_hcloud.requests if r.method == "DELETE"] == [
+        f"/servers/{server['id']}", f"/load_balancers/{lb['id']}", f"/volumes/{volume['id']}",
+        f"/primary_ips/{ip['id']}", f"/firewalls/{firewall['id']}", f"/placement_groups/{group['id']}",
+        f"/networks/{network['id']}",
+    ]
+
+
+def test_a_load_balancer_delete_answered_without_an_action(fake_hcloud, monkeypatch):
+    # hcloud-go reads no body from this DELETE; an answer without one must not break the client.
+    fake_hcloud.add_load_balancer("prod-kube-apiserver-x1y2z", {"caph-cluster-prod": "owned"})
+    original = fake_hcloud._delete
+
+    def no_body(collection, obj):
+        original(collection, obj)
+        return 204, None, {}
+
+    monkeypatch.setattr(fake_hcloud, "_delete", no_body)
+    api = client(fake_hcloud)
+    assert api.delete_load_balancer(api.load_balancers()[0]) is None
+    assert not fake_hcloud.data["load_balancers"]
+
+
+def test_deleting_what_is_gone_is_not_found(fake_hcloud):
+    fake_hcloud.add_network("prod", {"caph-cluster-prod": "owned"})
+    api = client(fake_hcloud)
+    (network,) = api.networks()
+    api.delete_network(network)
+    with pytest.raises(NotFound) as caught:
+        api.delete_network(network)
+    assert one_line(caught.value).startswith(f"Hetzner API: delete network 'prod' (id {network.id}): not found")
+
+
+def test_a_read_only_token_may_not_delete(fake_hcloud):
+    fake_hcloud.add_server("prod-cp-0", {"caph-cluster-prod": "owned"})
+    api = client(fake_hcloud, READ_ONLY_TOKEN)
+    (server,) = api.servers()
+    with pytest.raises(Forbidden) as caught:
+        api.delete_server(server)
+    assert one_line(caught.value).startswith(
+        f"Hetzner API: the token in HCLOUD_TOKEN is read-only (token_readonly), so it may not delete server 'prod-cp-0'"
+        f" (id {server.id}); create a token with the permission Read & Write"
+    )
+    assert fake_hcloud.data["servers"]
+
+
+def test_refusals_keep_their_code(fake_hcloud):
+    server = fake_hcloud.add_server("mgmt-0", {"clusterctl-py.dev/management": "mgmt"})
+    fake_hcloud.add_firewall("mgmt", {"clusterctl-py.dev/management": "mgmt"}, servers=[server["id"]])
+    fake_hcloud.add_network("mgmt", {"clusterctl-py.dev/management": "mgmt"})["protection"]["delete"] = True
+    api = client(fake_hcloud)
+    with pytest.raises(ClientError) as in_use:
+        api.delete_firewall(api.firewalls()[0])
+    with pytest.raises(ClientError) as protected:
+        api.delete_network(api.networks()[0])
+    assert (in_use.value.code, protected.value.code) == ("resource_in_use", "protected")
+    assert one_line(protected.value).startswith("Hetzner API: delete network 'mgmt' (id ")
+    # Once the server is gone, the firewall is no longer in use.
+    api.wait_for_action(api.delete_server(api.servers()[0]).id)
+    api.delete_firewall(api.firewalls()[0])
+    assert not fake_hcloud.data["firewalls"]
+
+
+def test_a_finished_action_costs_one_request(fake_hcloud):
+    # Waiting on 200 server deletions must not cost 400 requests of the project's 3600 an hour.
+    action = fake_hcloud.add_action("delete_server")
+    assert client(fake_hcloud).wait_for_action(action["id"]).status == "success"
+    assert fake_hcloud.count(path=f"/actions/{action['id']}") == 1

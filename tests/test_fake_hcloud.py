@@ -121,3 +121,35 @@ def test_dropped_connection_and_revoked_token(fake_hcloud):
     assert get(fake_hcloud, "/locations").status_code == 200
     assert get(fake_hcloud, "/locations").status_code == 401
     assert fake_hcloud.count(path="/locations") == 3
+
+
+def delete(fake, path, token=TOKEN):
+    return requests.delete(fake.endpoint + path, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+
+
+def test_a_deleted_server_takes_its_attachments_with_it(fake_hcloud):
+    # API reference, Delete a Server: "Any resources attached to the server (like Volumes, Primary IPs,
+    # Floating IPs, Firewalls, Placement Groups) are detached while the server is deleted."
+    server = fake_hcloud.add_server("mgmt-0")
+    volume = fake_hcloud.add_volume("data", server=server["id"])
+    kept = fake_hcloud.add_primary_ip("mgmt-0", assignee_id=server["id"])
+    gone = fake_hcloud.add_primary_ip("mgmt-0-v6", assignee_id=server["id"], auto_delete=True)
+    group = fake_hcloud.add_placement_group("mgmt", servers=[server["id"]])
+    firewall = fake_hcloud.add_firewall("mgmt", servers=[server["id"]])
+    assert delete(fake_hcloud, f"/firewalls/{firewall['id']}").json()["error"]["code"] == "resource_in_use"
+    answer = delete(fake_hcloud, f"/servers/{server['id']}")
+    assert answer.status_code == 200 and answer.json()["action"]["command"] == "delete_server"
+    assert get(fake_hcloud, f"/volumes/{volume['id']}").json()["volume"]["server"] is None
+    assert get(fake_hcloud, f"/primary_ips/{kept['id']}").json()["primary_ip"]["assignee_id"] is None
+    assert get(fake_hcloud, f"/primary_ips/{gone['id']}").status_code == 404
+    assert get(fake_hcloud, f"/placement_groups/{group['id']}").json()["placement_group"]["servers"] == []
+    assert delete(fake_hcloud, f"/firewalls/{firewall['id']}").status_code == 204
+
+
+def test_load_balancer_delete_answers_with_an_action_and_protection_refuses(fake_hcloud):
+    lb = fake_hcloud.add_load_balancer("prod-kube-apiserver-x1y2z")
+    network = fake_hcloud.add_network("prod")
+    network["protection"]["delete"] = True
+    refused = delete(fake_hcloud, f"/networks/{network['id']}")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "protected")
+    assert delete(fake_hcloud, f"/load_balancers/{lb['id']}").json()["action"]["command"] == "delete_load_balancer"

@@ -335,7 +335,7 @@ def test_the_day2_guide_uses_only_options_scale_and_upgrade_have():
     guide = (EXAMPLE.parents[1] / "docs" / "day2.md").read_text()
     runner = CliRunner()
     used = re.findall(r"clusterctl-py (scale|upgrade plan|upgrade apply)((?: [^\n`|]*)?)", guide)
-    used += [(c, f" {o}") for c in ("upgrade apply",) for o in re.findall(r"`(--[a-z-]+)", guide.split("## `upgrade apply`")[1])]
+    used += [(c, f" {o}") for c in ("upgrade apply",) for o in re.findall(r"`(--[a-z-]+)", guide.split("## `upgrade apply`")[1].split("\n## ")[0])]
     used += [(c, f" {o}") for c in ("scale",) for o in re.findall(r"`(--[a-z-]+)", guide.split("## `scale`")[1].split("## ")[0])]
     assert {c for c, _ in used} == {"scale", "upgrade plan", "upgrade apply"}
     for command, rest in used:

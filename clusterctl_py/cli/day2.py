@@ -16,7 +16,7 @@ import typer
 
 from clusterctl_py.cli import PlatformFile, load_spec
 from clusterctl_py.cli.cluster import Org
-from clusterctl_py.errors import ClusterctlError, SpecError
+from clusterctl_py.errors import ClusterctlError, Problem, SpecError
 
 app = typer.Typer()
 describe_app = typer.Typer(help="Show what the objects of a cluster are doing.", no_args_is_help=True)
@@ -272,3 +272,68 @@ def preflight(
     if report.problems:
         raise SpecError(report.problems)
     typer.echo("ready: nothing found in the project stands in the way of `up`")
+
+
+# --- cleanup -------------------------------------------------------------------
+
+
+@app.command()
+def cleanup(
+    name: Annotated[
+        Optional[str],
+        typer.Argument(help="The workload cluster; with --management the management cluster (default: management.name of -f).",
+                       show_default=False),
+    ] = None,
+    management: Annotated[
+        bool, typer.Option("--management", help="Find the management cluster's servers, IPs, firewall, placement group and network.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete what is found. Without it nothing is deleted (a dry run).")] = False,
+    file: PlatformFile = Path("platform.yaml"),
+) -> None:
+    """Find what a deleted or failed cluster left in your Hetzner project, and delete it with --yes.
+
+    Finds the objects by the labels their makers put on them, never by a name prefix:
+    CAPH's servers, control-plane load balancer, placement groups and network
+    (caph-cluster-NAME=owned), the Hetzner CCM's load balancers on that network, the CSI
+    driver's volumes (clusterctl-py.dev/cluster=NAME); with --management, what the
+    management stack made (clusterctl-py.dev/management=NAME). Shows them with their
+    monthly price; deletes only with --yes. Needs HCLOUD_TOKEN (HCLOUD_ENDPOINT to
+    target another Hetzner-compatible API).
+    """
+    import os
+
+    from clusterctl_py import providers
+    from clusterctl_py.clients.hetzner import default_api
+    from clusterctl_py.ops import cleanup as ops
+    from clusterctl_py.ops.plan import check_token
+
+    if name is None:
+        if not management:
+            raise SpecError([Problem("NAME", "missing: name the workload cluster to clean up, or pass --management")])
+        spec = load_spec(file)
+        name, provider = spec.management.name, spec.provider
+    else:
+        # The Hetzner client below: its provider knows the labels.
+        name, provider = ops.check_name(name), providers.get("hetzner")
+    api = default_api(check_token(os.environ.get("HCLOUD_TOKEN")))
+    found = ops.find(api, provider, name, management=management)
+    for note in found.notes:
+        typer.echo(f"note: {note}", err=True)
+    if not found.objects:
+        typer.echo(f"nothing of {found.target} in {found.endpoint}; looked for {found.looked_for()}")
+        return
+    typer.echo(f"{found.target} left in {found.endpoint}:")
+    for line in ops.table(found):
+        typer.echo(f"  {line}")
+    if not management:
+        typer.echo(
+            f"warning: CAPH recreates the servers of a Cluster still defined in the management cluster: if {name} is,"
+            f" run `clusterctl-py destroy --cluster {name}` first, or this cleanup is undone",
+            err=True,
+        )
+    if not yes:
+        typer.echo(f"dry run: nothing was deleted; run again with --yes to delete these {len(found.objects)} objects")
+        return
+    typer.echo(f"deleting {len(found.objects)} objects:")
+    ops.delete(api, found, lambda line: typer.echo(f"  {line}"))
+    typer.echo(f"done: all {len(found.objects)} deleted")

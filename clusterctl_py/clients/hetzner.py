@@ -172,6 +172,7 @@ class LoadBalancer:
     type: str
     location: str
     labels: Mapping[str, str]
+    networks: tuple[int, ...] = ()  # ids of the private networks it is attached to
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +260,23 @@ class HetznerApi(Protocol):
 
     def wait_for_action(self, action_id: int) -> Action:
         """Poll an action until it ends; ClientError if it ends in error."""
+
+    # Deletes raise NotFound when the object is gone already. Those the API answers
+    # with an action return it still running: wait for it with wait_for_action.
+
+    def delete_server(self, server: Server) -> Action: ...
+
+    def delete_load_balancer(self, load_balancer: LoadBalancer) -> Action | None: ...
+
+    def delete_volume(self, volume: Volume) -> None: ...
+
+    def delete_primary_ip(self, primary_ip: PrimaryIp) -> None: ...
+
+    def delete_firewall(self, firewall: Firewall) -> None: ...
+
+    def delete_placement_group(self, placement_group: PlacementGroup) -> None: ...
+
+    def delete_network(self, network: Network) -> None: ...
 
 
 def endpoint_from_env(environ: Mapping[str, str] | None = None) -> str:
@@ -399,7 +417,9 @@ class HetznerClient:
 
     # -- one place where SDK errors become ours --
 
-    def _call(self, what: str, fn: Callable[[], T]) -> T:
+    def _call(self, what: str, fn: Callable[[], T], doing: str | None = None) -> T:
+        # `what` completes "may not ...", `doing` "while ..." (both `what` unless a verb needs its -ing form).
+        doing = doing or what
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(_dropped),
             stop=tenacity.stop_after_attempt(RECONNECTS + 1),
@@ -409,7 +429,7 @@ class HetznerClient:
         try:
             return retrying(fn)
         except APIException as e:
-            raise self._translate(e, what) from e
+            raise self._translate(e, what, doing) from e
         except ActionFailedException as e:
             err = e.action.error or {}
             raise ClientError(f"{what}: the action {e.action.command!r} ended in error {err.get('code', 'unknown')!r}",
@@ -419,19 +439,20 @@ class HetznerClient:
                               api=API) from e
         except requests.Timeout as e:
             raise Unavailable(
-                f"no answer from {self.endpoint} within {self.timeout}s while {what} ({HCLOUD_RETRIES + 1} attempts)", api=API
+                f"no answer from {self.endpoint} within {self.timeout}s while {doing} ({HCLOUD_RETRIES + 1} attempts)", api=API
             ) from e
         except requests.ConnectionError as e:
             how = "refused or dropped the connection" if _dropped(e) else "failed the TLS handshake"
-            raise Unavailable(f"{self.endpoint} {how} while {what} ({RECONNECTS + 1} attempts)", api=API) from e
+            raise Unavailable(f"{self.endpoint} {how} while {doing} ({RECONNECTS + 1} attempts)", api=API) from e
 
-    def _translate(self, e: APIException, what: str) -> ClientError:
+    def _translate(self, e: APIException, what: str, doing: str | None = None) -> ClientError:
+        doing = doing or what
         code, rid = e.code, e.correlation_id
         key = code if isinstance(code, str) else {401: "unauthorized", 403: "forbidden", 404: "not_found",
                                                   429: "rate_limit_exceeded"}.get(code, "")
         if key == "unauthorized":
             return Unauthorized(
-                f"the token in HCLOUD_TOKEN was refused (unauthorized) while {what}: it is wrong, revoked or expired, "
+                f"the token in HCLOUD_TOKEN was refused (unauthorized) while {doing}: it is wrong, revoked or expired, "
                 "or belongs to another API; create one in the Hetzner Console (Security > API tokens)",
                 api=API, code="unauthorized", request_id=rid,
             )
@@ -448,7 +469,7 @@ class HetznerClient:
             return NotFound(f"{what}: not found", api=API, code=key, request_id=rid)
         if key == "rate_limit_exceeded":
             tried = f"still after {HCLOUD_RETRIES} retries" if isinstance(code, str) else "not retried (no error body)"
-            return Unavailable(f"rate limit exceeded while {what}, {tried}; {self._rate.when()}",
+            return Unavailable(f"rate limit exceeded while {doing}, {tried}; {self._rate.when()}",
                                api=API, code="rate_limit_exceeded", request_id=rid)
         if key in _UNAVAILABLE_CODES or (isinstance(code, int) and code >= 500):
             return Unavailable(f"{what} failed: the API answered {code!r}; try again later", api=API, code=str(code),
@@ -493,7 +514,9 @@ class HetznerClient:
     def load_balancers(self, label_selector: str | None = None) -> list[LoadBalancer]:
         found = self._call("listing load balancers", lambda: self._sdk.load_balancers.get_all(label_selector=label_selector))
         return [
-            LoadBalancer(m.id, m.name, _name(m.load_balancer_type), _name(m.location), _labels(m)) for m in map(_dm, found)
+            LoadBalancer(m.id, m.name, _name(m.load_balancer_type), _name(m.location), _labels(m),
+                         tuple(_dm(pn.network).id for pn in m.private_net or ()))
+            for m in map(_dm, found)
         ]
 
     def placement_groups(self, label_selector: str | None = None) -> list[PlacementGroup]:
@@ -535,10 +558,71 @@ class HetznerClient:
 
     def wait_for_action(self, action_id: int) -> Action:
         def wait() -> Any:
-            action = self._sdk.actions.get_by_id(action_id)
+            from hcloud.actions import BoundAction
+
+            # Not loaded: wait_until_finished reloads before it reads the status (hcloud/actions/client.py),
+            # so a GET first would read the same action twice.
+            action = BoundAction(self._sdk.actions, {"id": action_id}, complete=False)
             action.wait_until_finished()
             return action
 
         m = _dm(self._call(f"waiting for action {action_id}", wait))
         err = m.error or {}
         return Action(m.id, m.command, m.status, err.get("code"), err.get("message"))
+
+    # -- deletes (cleanup) --
+
+    @staticmethod
+    def _action(bound: Any) -> Action:
+        m = _dm(bound)
+        return Action(m.id, m.command, m.status)
+
+    def delete_server(self, server: Server) -> Action:
+        from hcloud.servers import Server as SdkServer
+
+        # The API answers with an action (hcloud/servers/client.py ServersClient.delete).
+        name = f"server {server.name!r} (id {server.id})"
+        return self._action(self._call(f"delete {name}", lambda: self._sdk.servers.delete(SdkServer(id=server.id)),
+                                       f"deleting {name}"))
+
+    def delete_load_balancer(self, load_balancer: LoadBalancer) -> Action | None:
+        # hcloud-python 2.27 reads an action from the answer (load_balancers/client.py
+        # LoadBalancersClient.delete) and fails on an empty one; hcloud-go reads no body
+        # (hcloud/load_balancer.go LoadBalancerClient.Delete): take the action if there is one.
+        name = f"load balancer {load_balancer.name!r} (id {load_balancer.id})"
+        answer = self._call(f"delete {name}", lambda: self._sdk.request("DELETE", f"/load_balancers/{load_balancer.id}"),
+                            f"deleting {name}")
+        action = (answer or {}).get("action")
+        return Action(action["id"], action["command"], action["status"]) if action else None
+
+    def _delete(self, kind: str, obj: Any, delete: Callable[[], Any]) -> None:
+        # A DELETE retried after a dropped connection may answer not_found: cleanup counts that as gone.
+        name = f"{kind} {obj.name!r} (id {obj.id})"
+        self._call(f"delete {name}", delete, f"deleting {name}")
+
+    def delete_volume(self, volume: Volume) -> None:
+        from hcloud.volumes import Volume as SdkVolume
+
+        # The volume must not be attached (hcloud/volumes/client.py VolumesClient.delete).
+        self._delete("volume", volume, lambda: self._sdk.volumes.delete(SdkVolume(id=volume.id)))
+
+    def delete_primary_ip(self, primary_ip: PrimaryIp) -> None:
+        from hcloud.primary_ips import PrimaryIP as SdkPrimaryIP
+
+        self._delete("primary IP", primary_ip, lambda: self._sdk.primary_ips.delete(SdkPrimaryIP(id=primary_ip.id)))
+
+    def delete_firewall(self, firewall: Firewall) -> None:
+        from hcloud.firewalls import Firewall as SdkFirewall
+
+        self._delete("firewall", firewall, lambda: self._sdk.firewalls.delete(SdkFirewall(id=firewall.id)))
+
+    def delete_placement_group(self, placement_group: PlacementGroup) -> None:
+        from hcloud.placement_groups import PlacementGroup as SdkPlacementGroup
+
+        self._delete("placement group", placement_group,
+                     lambda: self._sdk.placement_groups.delete(SdkPlacementGroup(id=placement_group.id)))
+
+    def delete_network(self, network: Network) -> None:
+        from hcloud.networks import Network as SdkNetwork
+
+        self._delete("network", network, lambda: self._sdk.networks.delete(SdkNetwork(id=network.id)))

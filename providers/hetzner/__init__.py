@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from clusterctl_py.providers.base import Footprint, MachineRole, MachineShape, Manifest, NodeGroup, PriceList
+from clusterctl_py.providers.base import Footprint, LeftoverRule, MachineRole, MachineShape, Manifest, NodeGroup, PriceList
 from clusterctl_py.providers.hetzner import catalog, checks, render
 from clusterctl_py.providers.hetzner.catalog import LOCATIONS, SERVER_TYPES
 from clusterctl_py.providers.hetzner.limits import GROUP_MAX
@@ -92,6 +92,11 @@ class HetznerProvider:
         from clusterctl_py.providers.hetzner import addons
 
         return addons.addon_charts(spec, cluster)
+
+    def leftovers(self, name: str, management: bool = False) -> tuple[LeftoverRule, ...]:
+        from clusterctl_py.providers.hetzner.leftovers import leftovers
+
+        return leftovers(name, management)
 
 
 PROVIDER = HetznerProvider()

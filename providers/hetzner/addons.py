@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from clusterctl_py.spec import ClusterSpec, PlatformSpec
 
 HETZNER_REPO = "https://charts.hetzner.cloud"
+# On every volume the CSI driver creates, with the cluster's name: the driver's own labels
+# (managed-by, pvc-name, pvc-namespace, pv-name) do not say which cluster a volume
+# belongs to, and `cleanup` must find a deleted cluster's volumes.
+VOLUME_CLUSTER_LABEL = "clusterctl-py.dev/cluster"
 
 
 def _chart_version(tag: str) -> str:
@@ -50,6 +54,10 @@ def csi_values(spec: PlatformSpec, cluster: ClusterSpec) -> dict:
         "controller": {
             "hcloudToken": {"existingSecret": {"name": TOKEN_SECRET, "key": TOKEN_KEY}},
             "hcloudVolumeDefaultLocation": spec.location_of(cluster),
+            # The chart turns this map into HCLOUD_VOLUME_EXTRA_LABELS="k=v,..." and the driver
+            # adds it to every volume it creates (hetznercloud/csi-driver v2.22.1:
+            # chart/templates/controller/deployment.yaml, cmd/main.go, internal/driver/controller.go).
+            "volumeExtraLabels": {VOLUME_CLUSTER_LABEL: cluster.name},
         }
     }
 

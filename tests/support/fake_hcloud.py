@@ -10,7 +10,11 @@ tests/unit/*/conftest.py):
   firewalls, load_balancers, placement_groups, primary_ips, volumes, actions;
   `GET /<collection>` and `GET /<collection>/<id>`, `POST` (create, names
   unique per collection), `PUT /<collection>/<id>` (name, labels),
-  `DELETE /<collection>/<id>` (servers answer with an action);
+  `DELETE /<collection>/<id>` (servers and load balancers answer with an
+  action; a server takes its attachments with it as the API describes:
+  volumes detached, primary IPs unassigned or, with auto_delete, deleted,
+  out of placement groups, firewalls and networks; a firewall still applied
+  answers `resource_in_use`, an object with delete protection `protected`);
 - `GET /pricing`; `GET /actions/<id>` for actions that finish after N polls
   or end in `error`;
 - pagination with `page`/`per_page` (default 25, at most 50) and
@@ -63,6 +67,9 @@ STATUS = {
     "conflict": 409,
     "invalid_input": 422,
     "locked": 423,
+    "protected": 403,
+    # Firewall delete (API reference); the status is not documented, the client reads only the code.
+    "resource_in_use": 409,
     "rate_limit_exceeded": 429,
     "server_error": 500,
     "bad_gateway": 502,
@@ -78,6 +85,8 @@ MESSAGES = {
     "conflict": "The resource has changed during the request, please retry",
     "invalid_input": "invalid input",
     "locked": "The item you are trying to access is locked (there is already an Action running)",
+    "protected": "The actions you are trying is protected",
+    "resource_in_use": "Firewall must not be in use to be deleted",
     "rate_limit_exceeded": "limit of 3600 requests per hour reached",
     "server_error": "Error within the API backend",
     "bad_gateway": "The request could not be answered by the API backend, please retry",
@@ -364,25 +373,28 @@ class FakeHcloud:
             "servers": list(servers or []), "type": "spread",
         })
 
-    def add_firewall(self, name: str, labels: dict | None = None) -> dict:
+    def add_firewall(self, name: str, labels: dict | None = None, *, servers: list[int] | None = None) -> dict:
         return self.add("firewalls", {
             "id": self._id(), "name": name, "labels": dict(labels or {}), "created": CREATED,
-            "rules": [], "applied_to": [],
+            "rules": [], "applied_to": [{"type": "server", "server": {"id": s}} for s in servers or ()],
         })
 
-    def add_primary_ip(self, name: str, labels: dict | None = None, *, location: str = "fsn1", assignee_id: int | None = None) -> dict:
+    def add_primary_ip(self, name: str, labels: dict | None = None, *, location: str = "fsn1", assignee_id: int | None = None,
+                       auto_delete: bool = False) -> dict:
         n = self._id()
         return self.add("primary_ips", {
             "id": n, "name": name, "ip": f"203.0.113.{n % 250 + 1}", "type": "ipv4", "labels": dict(labels or {}),
             "protection": {"delete": False}, "dns_ptr": [], "assignee_id": assignee_id, "assignee_type": "server",
-            "auto_delete": False, "blocked": False, "created": CREATED, "location": self._location(location),
+            "auto_delete": auto_delete, "blocked": False, "created": CREATED, "location": self._location(location),
         })
 
-    def add_load_balancer(self, name: str, labels: dict | None = None, *, location: str = "fsn1", type: str = "lb11") -> dict:
+    def add_load_balancer(self, name: str, labels: dict | None = None, *, location: str = "fsn1", type: str = "lb11",
+                          networks: list[int] | None = None) -> dict:
         return self.add("load_balancers", {
             "id": self._id(), "name": name,
             "public_net": {"enabled": True, "ipv4": {"ip": "192.0.2.10", "dns_ptr": ""}, "ipv6": {"ip": "2001:db8::10", "dns_ptr": ""}},
-            "private_net": [], "location": self._location(location),
+            "private_net": [{"network": n, "ip": f"10.0.255.{i + 1}"} for i, n in enumerate(networks or ())],
+            "location": self._location(location),
             "load_balancer_type": {"id": 1, "name": type, "description": type.upper(), "max_connections": 10000,
                                    "max_services": 5, "max_targets": 25, "max_assigned_certificates": 10,
                                    "deprecated": None, "prices": []},
@@ -654,11 +666,37 @@ class FakeHcloud:
         return 200, {SINGULAR[collection]: obj}, {}
 
     def _delete(self, collection: str, obj: dict):
+        if (obj.get("protection") or {}).get("delete"):
+            return self._error("protected")
+        if collection == "firewalls" and obj["applied_to"]:
+            return self._error("resource_in_use")
         del self.data[collection][obj["id"]]
         if collection == "servers":
+            self._release(obj["id"])
             action = self.add_action("delete_server", resources=[{"id": obj["id"], "type": "server"}])
             return 200, {"action": action}, {}
+        if collection == "load_balancers":
+            # hcloud-python 2.27 reads an action from this answer (LoadBalancersClient.delete).
+            action = self.add_action("delete_load_balancer", resources=[{"id": obj["id"], "type": "load_balancer"}])
+            return 200, {"action": action}, {}
         return 204, None, {}
+
+    def _release(self, server_id: int) -> None:
+        """What goes with a deleted server: "Any resources attached to the server (like Volumes, Primary IPs,
+        Floating IPs, Firewalls, Placement Groups) are detached while the server is deleted" (API reference)."""
+        for volume in self.data["volumes"].values():
+            if volume["server"] == server_id:
+                volume["server"] = None
+        for ip in list(self.data["primary_ips"].values()):
+            if ip["assignee_id"] == server_id:
+                if ip["auto_delete"]:
+                    del self.data["primary_ips"][ip["id"]]
+                else:
+                    ip["assignee_id"] = None
+        for group in self.data["placement_groups"].values():
+            group["servers"] = [s for s in group["servers"] if s != server_id]
+        for firewall in self.data["firewalls"].values():
+            firewall["applied_to"] = [a for a in firewall["applied_to"] if (a.get("server") or {}).get("id") != server_id]
 
 
 # ---- label selectors, as the API reference describes them -------------------------------
