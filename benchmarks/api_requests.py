@@ -1,6 +1,6 @@
 """API requests per command, for platforms whose pools allow 3 and 200 machines; prints a table.
 
-    python benchmarks/requests.py
+    python benchmarks/api_requests.py
 
 Each row runs one command through the CLI against local API fakes
 (tests/support/), driven by the real clients, and counts the requests the
@@ -23,9 +23,7 @@ from typing import Callable, Iterator
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-# Python puts this script's folder first on the path, where this file would shadow the
-# `requests` library hcloud needs; the repository root instead (tests.support, tests.conftest).
-sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(REPO))  # tests.support, tests.conftest
 
 from typer.testing import CliRunner  # noqa: E402
 
@@ -112,7 +110,19 @@ def count_cleanup(machines: int, *flags: str) -> int:
         return fake.count()
 
 
+def count_describe(machines: int) -> int:
+    # benchmarks/describe_requests.py measures describe against the Kubernetes API emulator.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("describe_requests", Path(__file__).with_name("describe_requests.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    requests, *_ = module.measure(machines, 1, False)
+    return requests
+
+
 ROWS: dict[str, Callable[[int], int]] = {
+    "describe cluster (Kubernetes)": count_describe,
     "preflight (Hetzner)": count_preflight,
     "cost --live (Hetzner)": count_cost_live,
     # Listing is one walk per label; leftover servers past 50 cost one page more per 50.
