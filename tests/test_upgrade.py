@@ -10,8 +10,6 @@ from clusterctl_py.ops import upgrade
 from clusterctl_py.ops.upgrade import (
     CONTROL_PLANE,
     ClusterState,
-    InstalledProvider,
-    ManagementState,
     check_target,
     parse,
     plan_cluster,
@@ -208,21 +206,21 @@ def test_plan_per_cluster(file_version, state, expected):
 
 
 PINNED_PROVIDERS = (
-    InstalledProvider("cluster-api", "CoreProvider", "v1.13.5"),
-    InstalledProvider("kubeadm", "BootstrapProvider", "v1.13.5"),
-    InstalledProvider("kubeadm", "ControlPlaneProvider", "v1.13.5"),
-    InstalledProvider("hetzner", "InfrastructureProvider", "v1.1.8"),
-    InstalledProvider("helm", "AddonProvider", "v0.6.4"),
+    ("cluster-api", "CoreProvider", "v1.13.5"),
+    ("kubeadm", "BootstrapProvider", "v1.13.5"),
+    ("kubeadm", "ControlPlaneProvider", "v1.13.5"),
+    ("hetzner", "InfrastructureProvider", "v1.1.8"),
+    ("helm", "AddonProvider", "v0.6.4"),
 )
 CERT_MANAGER = (("cert-manager", "v1.21.1"), ("cert-manager-cainjector", "v1.21.1"), ("cert-manager-webhook", "v1.21.1"))
 
 
-def statuses(state: ManagementState) -> dict[str, tuple[str, str, str]]:
+def statuses(state: upgrade.ManagementState) -> dict[str, tuple[str, str, str]]:
     return {row.component: (row.installed, row.pinned, row.status) for row in plan_management(platform(), state)}
 
 
 def test_management_as_pinned():
-    rows = statuses(ManagementState(PINNED_PROVIDERS, CERT_MANAGER, (("mgmt-1", "v1.33.4+k3s1"),)))
+    rows = statuses(cs.management(PINNED_PROVIDERS, CERT_MANAGER, (("mgmt-1", "v1.33.4+k3s1"),)))
     assert rows == {
         "cluster-api (CoreProvider)": ("v1.13.5", "v1.13.5", "up to date"),
         "kubeadm (BootstrapProvider)": ("v1.13.5", "v1.13.5", "up to date"),
@@ -236,14 +234,14 @@ def test_management_as_pinned():
 
 def test_management_behind_ahead_missing_and_foreign():
     providers = (
-        InstalledProvider("cluster-api", "CoreProvider", "v1.12.9"),
-        InstalledProvider("kubeadm", "BootstrapProvider", "v1.14.0"),
-        InstalledProvider("kubeadm", "ControlPlaneProvider", "v1.13.5"),
-        InstalledProvider("hetzner", "InfrastructureProvider", "v1.1.8"),
-        InstalledProvider("in-cluster", "IPAMProvider", "v1.0.0"),
+        ("cluster-api", "CoreProvider", "v1.12.9"),
+        ("kubeadm", "BootstrapProvider", "v1.14.0"),
+        ("kubeadm", "ControlPlaneProvider", "v1.13.5"),
+        ("hetzner", "InfrastructureProvider", "v1.1.8"),
+        ("in-cluster", "IPAMProvider", "v1.0.0"),
     )
     cert_manager = (("cert-manager", "v1.20.3"), ("cert-manager-cainjector", "v1.21.1"), ("cert-manager-webhook", "v1.21.1"))
-    rows = statuses(ManagementState(providers, cert_manager, (("mgmt-1", "v1.33.4+k3s1"), ("mgmt-2", "v1.33.4+k3s2"))))
+    rows = statuses(cs.management(providers, cert_manager, (("mgmt-1", "v1.33.4+k3s1"), ("mgmt-2", "v1.33.4+k3s2"))))
     assert rows["cluster-api (CoreProvider)"] == ("v1.12.9", "v1.13.5", "older than pinned")
     assert rows["kubeadm (BootstrapProvider)"] == ("v1.14.0", "v1.13.5", "newer than pinned: this clusterctl-py would move it back")
     assert rows["helm (AddonProvider)"] == ("not installed", "v0.6.4", "missing: `clusterctl-py up` installs it")
@@ -263,18 +261,18 @@ def test_management_behind_ahead_missing_and_foreign():
     ],
 )
 def test_management_k3s_against_the_spec(k3s, status):
-    assert statuses(ManagementState(PINNED_PROVIDERS, CERT_MANAGER, (("mgmt-1", k3s),)))["k3s (management)"][2] == status
+    assert statuses(cs.management(PINNED_PROVIDERS, CERT_MANAGER, (("mgmt-1", k3s),)))["k3s (management)"][2] == status
 
 
 def test_cert_manager_without_version_labels_is_unknown():
-    rows = statuses(ManagementState(PINNED_PROVIDERS, (("cert-manager", None), ("cert-manager-webhook", "v1.21.1")), ()))
+    rows = statuses(cs.management(PINNED_PROVIDERS, (("cert-manager", None), ("cert-manager-webhook", "v1.21.1")), ()))
     assert rows["cert-manager"] == ("unknown", "v1.21.1", "no app.kubernetes.io/version label on cert-manager")
     assert rows["k3s (management)"] == ("no server found", "v1.33.4+k3s1", "unknown")
 
 
 def test_the_rendered_plan():
     clusters = [plan_cluster(cluster_spec(OLD), cs.steady()), plan_cluster(cluster_spec("v1.36.4", "edge"), cs.steady("v1.36.4", "edge"))]
-    management = plan_management(platform(), ManagementState(PINNED_PROVIDERS[:4], CERT_MANAGER, (("mgmt-1", "v1.33.4+k3s1"),)))
+    management = plan_management(platform(), cs.management(PINNED_PROVIDERS[:4], CERT_MANAGER, (("mgmt-1", "v1.33.4+k3s1"),)))
     assert render_plan(clusters, management) == [
         "Workload clusters (supported: v1.32 to v1.36, one minor at a time, control plane first):",
         "CLUSTER  FILE     CONTROL PLANE  MACHINES      NEXT      NOTE",

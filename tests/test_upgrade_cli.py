@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from clusterctl_py.cli import app
 from clusterctl_py.ops import engine as engine_mod
 from clusterctl_py.ops import upgrade as upgrade_mod
-from clusterctl_py.ops.upgrade import ClusterState, InstalledProvider, ManagementState
+from clusterctl_py.ops.upgrade import ClusterState, ManagementState
 from tests.conftest import EXAMPLE
 from tests.support import cluster_states as cs
 from tests.support.cluster_states import NEW
@@ -261,13 +261,13 @@ def test_plan_shows_each_cluster_and_the_management_cluster(env):
     engine, platform, prod, reader, factory_calls = env
     platform.write_text(platform.read_text() + STAGING)
     reader.clusters["staging"] = FakeCluster(cs.steady("v1.36.2", "staging"), [])
-    reader._management = ManagementState(
+    reader._management = cs.management(
         (
-            InstalledProvider("cluster-api", "CoreProvider", "v1.13.5"),
-            InstalledProvider("kubeadm", "BootstrapProvider", "v1.13.5"),
-            InstalledProvider("kubeadm", "ControlPlaneProvider", "v1.13.5"),
-            InstalledProvider("hetzner", "InfrastructureProvider", "v1.1.7"),
-            InstalledProvider("helm", "AddonProvider", "v0.6.4"),
+            ("cluster-api", "CoreProvider", "v1.13.5"),
+            ("kubeadm", "BootstrapProvider", "v1.13.5"),
+            ("kubeadm", "ControlPlaneProvider", "v1.13.5"),
+            ("hetzner", "InfrastructureProvider", "v1.1.7"),
+            ("helm", "AddonProvider", "v0.6.4"),
         ),
         (("cert-manager", "v1.21.1"), ("cert-manager-cainjector", "v1.21.1"), ("cert-manager-webhook", "v1.21.1")),
         (("mgmt-control-plane-1", "v1.33.4+k3s1"),),

@@ -27,6 +27,16 @@ from typing import TYPE_CHECKING, Callable, Protocol
 from pydantic import TypeAdapter, ValidationError
 
 from clusterctl_py import spec_edit, versions
+from clusterctl_py.clients.kube import (
+    Condition,
+    ControlPlane,
+    Deployment,
+    Machine,
+    MachineDeployment,
+    Node,
+    Provider,
+    find,
+)
 from clusterctl_py.errors import ClusterctlError, Problem, SpecError
 from clusterctl_py.render.capi_components import PROVIDERS
 from clusterctl_py.spec import KubernetesVersion
@@ -36,7 +46,7 @@ if TYPE_CHECKING:
 
     from clusterctl_py.spec import ClusterSpec, PlatformSpec
 
-CONTROL_PLANE = "control-plane"  # Machine.group of control-plane machines
+CONTROL_PLANE = "control-plane"  # the group of control-plane machines (_group)
 
 Version = tuple[int, int, int]
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$")
@@ -57,78 +67,38 @@ def _minor(version: Version) -> str:
 
 
 # --- what the management cluster shows ------------------------------------------------
+# The records are the Kubernetes client's own dataclasses (clusterctl_py/clients/kube.py):
+# KubeadmControlPlane as ControlPlane, MachineDeployment, Machine, clusterctl's Provider,
+# cert-manager's Deployments and the management Nodes.
 
 
-@dataclass(frozen=True)
-class Condition:
-    """A v1beta2 condition (metav1.Condition): type, status True/False/Unknown, reason, message."""
-
-    type: str
-    status: str
-    reason: str = ""
-    message: str = ""
+def _group(machine: Machine) -> str:
+    """CONTROL_PLANE, or the MachineDeployment the machine belongs to (its deployment-name label)."""
+    return CONTROL_PLANE if machine.control_plane else (machine.deployment or "")
 
 
-@dataclass(frozen=True)
-class ControlPlane:
-    """The cluster's KubeadmControlPlane (controlplane.cluster.x-k8s.io/v1beta2)."""
-
-    name: str
-    version: str  # spec.version
-    status_version: str | None  # status.version: the oldest version among its machines
-    replicas: int  # spec.replicas
-    generation: int = 1
-    observed_generation: int = 1
-    conditions: tuple[Condition, ...] = ()
-
-
-@dataclass(frozen=True)
-class Deployment:
-    """One MachineDeployment (cluster.x-k8s.io/v1beta2) of the cluster."""
-
-    name: str
-    version: str  # spec.template.spec.version
-    replicas: int | None  # spec.replicas: the autoscaler's, None until CAPI defaults it
-    status_replicas: int | None = None
-    up_to_date_replicas: int | None = None
-    generation: int = 1
-    observed_generation: int = 1
-    conditions: tuple[Condition, ...] = ()
-
-
-@dataclass(frozen=True)
-class Machine:
-    """One Machine and the kubelet its node runs (status.nodeInfo.kubeletVersion)."""
-
-    name: str
-    group: str  # CONTROL_PLANE, or the name of its MachineDeployment
-    kubelet_version: str | None  # None until the machine has a node
+def _seen(obj: ControlPlane | MachineDeployment) -> bool:
+    """Has the controller seen the object's last change (status.observedGeneration >= metadata.generation)?"""
+    if obj.generation is None:
+        return True
+    return obj.observed_generation is not None and obj.observed_generation >= obj.generation
 
 
 @dataclass(frozen=True)
 class ClusterState:
     name: str
     control_plane: ControlPlane | None  # None: no KubeadmControlPlane (the cluster is not created)
-    deployments: tuple[Deployment, ...] = ()
+    deployments: tuple[MachineDeployment, ...] = ()
     machines: tuple[Machine, ...] = ()
 
 
 @dataclass(frozen=True)
-class InstalledProvider:
-    """One clusterctl inventory `Provider` (clusterctl.cluster.x-k8s.io/v1alpha3)."""
-
-    provider_name: str
-    type: str
-    version: str
-
-
-@dataclass(frozen=True)
 class ManagementState:
-    providers: tuple[InstalledProvider, ...]
-    # cert-manager's Deployments: name -> their app.kubernetes.io/version label (None: no label).
-    cert_manager: tuple[tuple[str, str | None], ...]
-    # The management servers: node name -> kubelet version, as k3s reports it (v1.33.5+k3s1).
-    k3s_nodes: tuple[tuple[str, str], ...]
+    providers: tuple[Provider, ...]
+    # cert-manager's Deployments (their app.kubernetes.io/version label says the version).
+    cert_manager: tuple[Deployment, ...]
+    # The k3s servers, whose kubelets report the k3s version (v1.33.5+k3s1).
+    k3s_nodes: tuple[Node, ...]
 
 
 class ObservedState(Protocol):
@@ -158,14 +128,15 @@ def _not_created(name: str) -> NotCreated:
     return NotCreated(f"{name}: no KubeadmControlPlane found; the cluster is not created (`clusterctl-py up --cluster {name}` creates it)")
 
 
-def _condition(conditions: tuple[Condition, ...], kind: str) -> Condition | None:
-    return next((c for c in conditions if c.type == kind), None)
-
-
 def _said(c: Condition) -> str:
     """A condition's message on one line (CAPI writes "Rolling out 2 ...\\n* Version v1.33.4, v1.34.2 required")."""
     lines = [line.strip().removeprefix("* ") for line in c.message.splitlines() if line.strip()]
     return "; ".join(lines) or c.reason
+
+
+def _wanted(cp: ControlPlane, machines: list[Machine]) -> int:
+    """How many machines the control plane wants: spec.replicas (CAPI defaults it), else as many as it has."""
+    return cp.replicas.desired if cp.replicas.desired is not None else len(machines)
 
 
 def running_versions(state: ClusterState) -> list[Version]:
@@ -200,9 +171,9 @@ def rollout(state: ClusterState) -> Rollout:
     cp = state.control_plane
     if cp is None:
         return Rollout(False)
-    cp_machines = [m for m in state.machines if m.group == CONTROL_PLANE]
+    cp_machines = [m for m in state.machines if _group(m) == CONTROL_PLANE]
     want = parse(cp.version)
-    if cp.observed_generation < cp.generation:
+    if not _seen(cp):
         return Rollout(True, f"the control plane's change to {cp.version} is not picked up by its controller yet")
     if not cp.status_version:
         return Rollout(True, "the control plane has no machine running yet")
@@ -211,26 +182,27 @@ def rollout(state: ClusterState) -> Rollout:
         return Rollout(
             True,
             f"the control plane is moving from {cp.status_version} to {cp.version}"
-            f" ({on} of {cp.replicas} machines on {cp.version})",
+            f" ({on} of {_wanted(cp, cp_machines)} machines on {cp.version})",
         )
     for kind, status in (("RollingOut", "True"), ("MachinesUpToDate", "False")):
-        c = _condition(cp.conditions, kind)
+        c = find(cp.conditions, kind)
         if c is not None and c.status == status:
             return Rollout(True, f"the control plane reports {kind}={status}: {_said(c)}")
     for m in cp_machines:
         if m.kubelet_version is None or parse(m.kubelet_version) != want:
             return Rollout(True, f"control-plane machine {m.name} runs {m.kubelet_version or 'no node yet'}, not {cp.version}")
     for md in state.deployments:
-        mine = [m for m in state.machines if m.group == md.name]
+        mine = [m for m in state.machines if _group(m) == md.name]
         md_want = parse(md.version)
-        if md.observed_generation < md.generation:
+        if not _seen(md):
             return Rollout(True, f"the change of MachineDeployment {md.name} to {md.version} is not picked up by its controller yet")
         for kind, status in (("RollingOut", "True"), ("MachinesUpToDate", "False")):
-            c = _condition(md.conditions, kind)
+            c = find(md.conditions, kind)
             if c is not None and c.status == status:
                 return Rollout(True, f"MachineDeployment {md.name} reports {kind}={status}: {_said(c)}")
-        if md.up_to_date_replicas is not None and md.status_replicas is not None and md.up_to_date_replicas < md.status_replicas:
-            return Rollout(True, f"MachineDeployment {md.name} has {md.up_to_date_replicas} of {md.status_replicas} machines up to date")
+        up, current = md.replicas.up_to_date, md.replicas.current
+        if up is not None and current is not None and up < current:
+            return Rollout(True, f"MachineDeployment {md.name} has {up} of {current} machines up to date")
         behind = [m for m in mine if m.kubelet_version and parse(m.kubelet_version) != md_want]
         if behind:
             return Rollout(
@@ -288,22 +260,22 @@ def progress(state: ClusterState, target: str) -> Progress:
     cp = state.control_plane
     if cp is None:
         raise _not_created(state.name)
-    cp_machines = [m for m in state.machines if m.group == CONTROL_PLANE]
+    cp_machines = [m for m in state.machines if _group(m) == CONTROL_PLANE]
     cp_on = _on(cp_machines, want)
     cp_done = (
         parse(cp.version) == want
-        and cp.observed_generation >= cp.generation
+        and _seen(cp)
         and cp.status_version is not None
         and parse(cp.status_version) == want
-        and cp_on == len(cp_machines) >= cp.replicas
+        and cp_on == len(cp_machines) >= _wanted(cp, cp_machines)
     )
     cp_waiting = "" if parse(cp.version) == want else f"its KubeadmControlPlane still asks for {cp.version}"
-    phases.append(Phase("control plane", cp_on, cp.replicas, cp_done, cp_waiting))
+    phases.append(Phase("control plane", cp_on, _wanted(cp, cp_machines), cp_done, cp_waiting))
     for md in state.deployments:
-        mine = [m for m in state.machines if m.group == md.name]
+        mine = [m for m in state.machines if _group(m) == md.name]
         on = _on(mine, want)
-        total = md.replicas if md.replicas is not None else (md.status_replicas or 0)
-        done = parse(md.version) == want and md.observed_generation >= md.generation and on == len(mine) >= total
+        total = md.replicas.desired if md.replicas.desired is not None else (md.replicas.current or 0)
+        done = parse(md.version) == want and _seen(md) and on == len(mine) >= total
         if parse(md.version) != want:
             waiting = f"its MachineDeployment still asks for {md.version}"
         elif not cp_done and not done:
@@ -692,21 +664,21 @@ def plan_management(spec: PlatformSpec, state: ManagementState) -> list[Componen
             rows.append(ComponentPlan(f"{p.provider_name} ({p.type})", p.version, "-", "not installed by clusterctl-py"))
 
     # Installed with Helm, so clusterctl would call it externally managed: its Deployments' version label says.
-    labels = {v for _, v in state.cert_manager}
+    labels = {d.version for d in state.cert_manager}
     if not state.cert_manager:
         rows.append(ComponentPlan("cert-manager", "not installed", versions.CERT_MANAGER, "missing: `clusterctl-py up` installs it"))
     elif None in labels:
-        unlabelled = ", ".join(n for n, v in state.cert_manager if v is None)
+        unlabelled = ", ".join(d.name for d in state.cert_manager if d.version is None)
         rows.append(ComponentPlan("cert-manager", "unknown", versions.CERT_MANAGER, f"no app.kubernetes.io/version label on {unlabelled}"))
     elif len(labels) > 1:
-        mixed = ", ".join(f"{n} {v}" for n, v in state.cert_manager)
+        mixed = ", ".join(f"{d.name} {d.version}" for d in state.cert_manager)
         rows.append(ComponentPlan("cert-manager", mixed, versions.CERT_MANAGER, "mixed versions"))
     else:
         (only,) = labels
         rows.append(ComponentPlan("cert-manager", only, versions.CERT_MANAGER, _compare(only, versions.CERT_MANAGER)))
 
     wanted = spec.management.k3s_version
-    k3s = sorted({v for _, v in state.k3s_nodes})
+    k3s = sorted({n.kubelet_version or "unknown" for n in state.k3s_nodes})
     if not k3s:
         rows.append(ComponentPlan("k3s (management)", "no server found", wanted, "unknown"))
     elif len(k3s) > 1:
