@@ -75,7 +75,7 @@ Kubeconfig = Annotated[
 
 
 @upgrade_app.command("plan")
-def upgrade_plan(file: PlatformFile = Path("platform.yaml"), kubeconfig: Kubeconfig = None) -> None:
+def upgrade_plan(file: PlatformFile = Path("platform.yaml"), kubeconfig: Kubeconfig = None, org: Org = None) -> None:
     """What each workload cluster runs and may move to next; the management cluster against the pins.
 
     Per workload cluster: the version in platform.yaml, what the control plane and the machines
@@ -85,9 +85,10 @@ def upgrade_plan(file: PlatformFile = Path("platform.yaml"), kubeconfig: Kubecon
     from clusterctl_py.ops import upgrade as upgrade_ops
 
     spec = load_spec(file)
-    reader = upgrade_ops.default_reader(spec, kubeconfig)
-    clusters = [upgrade_ops.plan_cluster(c, reader.cluster(c.name, c.ns)) for c in spec.clusters]
-    management = upgrade_ops.plan_management(spec, reader.management())
+    with _management_api(kubeconfig, file, org) as api:
+        reader = upgrade_ops.default_reader(spec, api)
+        clusters = [upgrade_ops.plan_cluster(c, reader.cluster(c.name, c.ns)) for c in spec.clusters]
+        management = upgrade_ops.plan_management(spec, reader.management())
     for line in upgrade_ops.render_plan(clusters, management):
         typer.echo(line)
 
@@ -120,11 +121,11 @@ def upgrade_apply(
 
     spec = load_spec(file)
     names = [spec.cluster(cluster).name] if cluster else [c.name for c in spec.clusters]
-    reader = upgrade_ops.default_reader(spec, kubeconfig)
-    upgrade_ops.apply(
-        file, spec, names, to, reader, Stacks(), typer.echo, lambda line: typer.echo(line, err=True),
-        poll=poll, timeout=timeout * 60,
-    )
+    with _management_api(kubeconfig, file, org) as api:
+        upgrade_ops.apply(
+            file, spec, names, to, upgrade_ops.default_reader(spec, api), Stacks(), typer.echo,
+            lambda line: typer.echo(line, err=True), poll=poll, timeout=timeout * 60,
+        )
 
 
 # --- kubeconfig, describe: reads of the management cluster ----------------------

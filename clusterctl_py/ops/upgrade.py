@@ -27,10 +27,12 @@ from typing import TYPE_CHECKING, Callable, Protocol
 from pydantic import TypeAdapter, ValidationError
 
 from clusterctl_py import spec_edit, versions
+from clusterctl_py.clients.errors import ClientError, NotFound
 from clusterctl_py.clients.kube import (
     Condition,
     ControlPlane,
     Deployment,
+    KubernetesApi,
     Machine,
     MachineDeployment,
     Node,
@@ -38,7 +40,9 @@ from clusterctl_py.clients.kube import (
     find,
 )
 from clusterctl_py.errors import ClusterctlError, Problem, SpecError
-from clusterctl_py.render.capi_components import PROVIDERS
+from clusterctl_py.render import k3s_upgrade
+from clusterctl_py.render.capi_components import CERT_MANAGER_NAMESPACE, PROVIDERS
+from clusterctl_py.render.cluster import control_plane_name
 from clusterctl_py.spec import KubernetesVersion
 
 if TYPE_CHECKING:
@@ -109,12 +113,38 @@ class ObservedState(Protocol):
     def cluster(self, name: str, namespace: str) -> ClusterState: ...
 
 
-def default_reader(spec: PlatformSpec, kubeconfig: Path | None = None) -> ObservedState:
-    """The reader for the management cluster of `spec`."""
-    raise ClusterctlError(
-        "upgrade needs the management cluster's API: this build cannot read it yet"
-        " (the Kubernetes client is not wired in); nothing was changed"
-    )
+class ApiReader:
+    """`ObservedState` from the management cluster's API.
+
+    A cluster costs 3 requests, whatever its size: its KubeadmControlPlane,
+    then its MachineDeployments and Machines each listed once with the label
+    `cluster.x-k8s.io/cluster-name`. The management cluster costs 3 more: the
+    Provider inventory, cert-manager's Deployments, the k3s servers.
+    """
+
+    def __init__(self, api: KubernetesApi, spec: PlatformSpec):
+        self.api = api
+        self.spec = spec
+
+    def cluster(self, name: str, namespace: str) -> ClusterState:
+        try:
+            cp = self.api.kubeadm_control_plane(namespace, control_plane_name(self.spec.cluster(name)))
+        except NotFound:
+            return ClusterState(name, None)
+        return ClusterState(name, cp, tuple(self.api.machine_deployments(namespace, name)), tuple(self.api.machines(namespace, name)))
+
+    def management(self) -> ManagementState:
+        return ManagementState(
+            tuple(self.api.providers()),
+            tuple(self.api.deployments(CERT_MANAGER_NAMESPACE)),
+            # The servers, as the k3s server Plan selects them (k3s labels them control-plane "true").
+            tuple(self.api.nodes(label_selector=f"{k3s_upgrade.CONTROL_PLANE_LABEL}=true")),
+        )
+
+
+def default_reader(spec: PlatformSpec, api: KubernetesApi) -> ObservedState:
+    """The reader of `spec`'s management cluster through `api`."""
+    return ApiReader(api, spec)
 
 
 # --- what runs -------------------------------------------------------------------------
@@ -414,6 +444,12 @@ def apply(
         except KeyboardInterrupt:
             raise Interrupted(
                 f"interrupted: the rollout of {now.target} goes on in the cluster;"
+                f" `clusterctl-py upgrade apply --cluster {name}` follows it again"
+            ) from None
+        except ClientError as exc:
+            # The API went away while following: the rollout does not depend on us watching it.
+            raise ClusterctlError(
+                f"{exc}\n{name}: the rollout of {now.target} goes on in the cluster;"
                 f" `clusterctl-py upgrade apply --cluster {name}` follows it again"
             ) from None
         say(f"{name}: {now.target} on every machine")
