@@ -208,6 +208,7 @@ def _run(action: str, file: Path, cluster: str | None, org: str | None, parallel
 SkipPreflight = Annotated[
     bool, typer.Option("--skip-preflight", help="Do not check the spec against the Hetzner project first (see `preflight`).")
 ]
+Poll = Annotated[float, typer.Option("--poll", min=0, help="Seconds between looks at a Kubernetes version rollout `up` waits for.")]
 
 
 @app.command()
@@ -217,13 +218,32 @@ def up(
     org: Org = None,
     parallel: Parallel = 4,
     skip_preflight: SkipPreflight = False,
+    poll: Poll = 20.0,
 ) -> None:
     """Create or update everything: management cluster, Cluster API, then the workload clusters side by side.
 
     Needs the pulumi CLI (logged in) and HCLOUD_TOKEN. Runs `preflight` first. Re-running with an unchanged
-    spec changes nothing.
+    spec changes nothing. A cluster whose Kubernetes version changes is followed until every machine runs it;
+    a version change during a rollout is refused before anything runs.
     """
-    _run("up", file, cluster, org, parallel, preflight=not skip_preflight)
+    from clusterctl_py.clients import kube
+    from clusterctl_py.ops import upgrade
+
+    spec = load_spec(file)
+    engine, organization = stack_engine("up", spec, file, cluster, org, preflight=not skip_preflight)
+
+    def note(line: str) -> None:
+        typer.echo(line if line.startswith(tuple(f"{c.name}: " for c in spec.clusters)) else f"note: {line}", err=True)
+
+    with upgrade.watching_up(
+        spec, [spec.cluster(cluster).name] if cluster else [c.name for c in spec.clusters],
+        kubeconfig=lambda: upgrade.up_kubeconfig(spec, file, organization, engine),
+        connect=lambda config: kube.default_client(config, on_retry=lambda message: typer.echo(f"note: {message}", err=True)),
+        note=note,
+        source=str(file),
+    ) as watch:
+        run_stacks("up", spec, file, cluster, engine, organization, parallel)
+        upgrade.wait_after_up(spec, watch, typer.echo, note, poll=poll)
 
 
 @app.command()

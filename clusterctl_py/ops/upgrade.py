@@ -21,17 +21,19 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
 from clusterctl_py import spec_edit, versions
-from clusterctl_py.clients.errors import ClientError, NotFound
+from clusterctl_py.clients.errors import ClientError, NotFound, Unavailable
 from clusterctl_py.clients.kube import (
     Condition,
     ControlPlane,
     Deployment,
+    Kubeconfig,
     KubernetesApi,
     Machine,
     MachineDeployment,
@@ -40,6 +42,7 @@ from clusterctl_py.clients.kube import (
     find,
 )
 from clusterctl_py.errors import ClusterctlError, Problem, SpecError
+from clusterctl_py.ops.access import NoManagementApi, management_kubeconfig
 from clusterctl_py.render import k3s_upgrade
 from clusterctl_py.render.capi_components import CERT_MANAGER_NAMESPACE, PROVIDERS
 from clusterctl_py.render.cluster import control_plane_name
@@ -48,6 +51,7 @@ from clusterctl_py.spec import KubernetesVersion
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from clusterctl_py.ops.engine import StackEngine
     from clusterctl_py.spec import ClusterSpec, PlatformSpec
 
 CONTROL_PLANE = "control-plane"  # the group of control-plane machines (_group)
@@ -439,20 +443,123 @@ def apply(
                 stacks.prepare(spec, name)
                 prepared = True
             stacks.up(spec, name)
-        try:
-            follow(reader, spec.cluster(name), now.target, note, poll=poll, timeout=timeout, sleep=sleep)
-        except KeyboardInterrupt:
-            raise Interrupted(
-                f"interrupted: the rollout of {now.target} goes on in the cluster;"
-                f" `clusterctl-py upgrade apply --cluster {name}` follows it again"
-            ) from None
-        except ClientError as exc:
-            # The API went away while following: the rollout does not depend on us watching it.
-            raise ClusterctlError(
-                f"{exc}\n{name}: the rollout of {now.target} goes on in the cluster;"
-                f" `clusterctl-py upgrade apply --cluster {name}` follows it again"
-            ) from None
+        _follow_to_the_end(reader, spec.cluster(name), now.target, note, poll=poll, timeout=timeout, sleep=sleep)
         say(f"{name}: {now.target} on every machine")
+
+
+def _follow_to_the_end(reader: ObservedState, cluster: ClusterSpec, target: str, note: Callable[[str], None], **options) -> None:
+    """`follow`; stopped by Ctrl-C or a lost API, say that the rollout goes on and how to follow it again."""
+    name = cluster.name
+    try:
+        follow(reader, cluster, target, note, **options)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted: the rollout of {target} goes on in the cluster;"
+            f" `clusterctl-py upgrade apply --cluster {name}` follows it again"
+        ) from None
+    except ClientError as exc:
+        # The rollout does not depend on us watching it.
+        raise ClusterctlError(
+            f"{exc}\n{name}: the rollout of {target} goes on in the cluster;"
+            f" `clusterctl-py upgrade apply --cluster {name}` follows it again"
+        ) from None
+
+
+# --- `up` and Kubernetes versions --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpWatch:
+    """What `up` found before running any stack: the reader, and cluster -> the version to wait for."""
+
+    reader: ObservedState | None  # None: the management API is not there yet, nothing to check or wait for
+    targets: dict[str, str]
+
+
+def before_up(spec: PlatformSpec, clusters: list[str], reader: ObservedState, source: str | None = None) -> dict[str, str]:
+    """Each cluster's Kubernetes version change (cluster -> version); SpecError lists every one refused."""
+    problems, targets = [], {}
+    for name in clusters:
+        cluster = spec.cluster(name)
+        try:
+            target = up_target(cluster, reader.cluster(cluster.name, cluster.ns))
+        except SpecError as exc:
+            problems += exc.problems
+            continue
+        if target is not None:
+            targets[name] = target
+    if problems:
+        raise SpecError(problems, source)
+    return targets
+
+
+def up_kubeconfig(spec: PlatformSpec, platform_file: Path, organization: str, engine: StackEngine) -> Kubeconfig:
+    """The management API as `up` reaches it, the one its stacks apply to: the management stack's kubeconfig
+    output (never KUBECONFIG, which may name another cluster); NoManagementApi until the capi stack exists,
+    since no workload cluster can exist before it."""
+    from clusterctl_py.ops.plan import plan
+
+    capi = next(run for phase in plan(spec, "up", platform_file, org=organization) for run in phase if run.program == "capi")
+    if not engine.exists(capi):
+        raise NoManagementApi(f"there is no capi stack {capi.name} yet, so no workload cluster to check")
+    return management_kubeconfig(flag=None, environ={}, platform_file=platform_file, org=organization, engine=lambda: engine, resolved=True)
+
+
+@contextmanager
+def watching_up(
+    spec: PlatformSpec,
+    clusters: list[str],
+    *,
+    kubeconfig: Callable[[], Kubeconfig],
+    connect: Callable[[Kubeconfig], KubernetesApi],
+    note: Callable[[str], None],
+    source: str | None = None,
+) -> Iterator[UpWatch]:
+    """Before `up` runs a stack: refuse Kubernetes version changes the clusters cannot take now.
+
+    Without a management API yet (the first `up`: no management stack, or
+    its API not answering), there is no cluster to check: that is a note,
+    not an error, and nothing is waited for.
+    """
+    skipped = "Kubernetes version changes are not checked, and `up` does not wait for rollouts"
+    try:
+        config = kubeconfig()
+    except NoManagementApi as exc:
+        note(f"{exc}; {skipped}")
+        yield UpWatch(None, {})
+        return
+    with closing(connect(config)) as api:
+        reader = ApiReader(api, spec)
+        try:
+            targets = before_up(spec, clusters, reader, source)
+        except Unavailable as exc:
+            note(f"{exc}; {skipped}")
+            yield UpWatch(None, {})
+            return
+        yield UpWatch(reader, targets)
+
+
+def wait_after_up(
+    spec: PlatformSpec,
+    watch: UpWatch,
+    say: Callable[[str], None],
+    note: Callable[[str], None],
+    *,
+    poll: float = 20.0,
+    timeout: float = 3 * 3600.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """After the stacks ran: follow each cluster whose version changed until every machine runs it.
+
+    The objects are patched when the stack returns, but nothing in them
+    waits for the machines (the Cluster stays Available, its spec does not
+    change), which roll for tens of minutes: the KubeadmControlPlane first
+    (status.version, MachinesUpToDate), then each MachineDeployment.
+    """
+    for name, target in watch.targets.items():
+        note(f"{name}: Kubernetes {target} rolls out now: following it, control plane first, then each pool")
+        _follow_to_the_end(watch.reader, spec.cluster(name), target, note, poll=poll, timeout=timeout, sleep=sleep)
+        say(f"{name}: {target} on every machine")
 
 
 # --- choosing the next version ---------------------------------------------------------
@@ -529,6 +636,49 @@ class Step:
     message: str
 
 
+def _file_target(cluster: ClusterSpec, state: ClusterState, lowest: Version, highest: Version, now: Rollout) -> str | None:
+    """The version platform.yaml's kubernetesVersion moves the cluster to, checked against what runs; None: no change.
+
+    During a rollout only the version being rolled out is accepted: the
+    KubeadmControlPlane webhook compares a new spec.version with the old
+    spec only, not with what the machines run (kubernetes-sigs/cluster-api
+    controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go
+    validateVersion), so it would let a second minor through.
+    """
+    name, cp = cluster.name, state.control_plane
+    field = f"clusters[name={name}].kubernetesVersion"
+    in_file = parse(cluster.kubernetes_version)
+    if now.in_progress:
+        if in_file != parse(cp.version):
+            raise SpecError([Problem(field, f"{cluster.kubernetes_version} refused: {name} is rolling out {cp.version} ({now.reason});"
+                                     f" set it back to {cp.version} until that is done")])
+        return cp.version
+    if in_file < highest:
+        raise SpecError([Problem(field, f"{cluster.kubernetes_version} is older than {show(highest)}, which {name} runs;"
+                                 f" Kubernetes is never downgraded: set it to {show(highest)} or newer")])
+    if in_file != lowest:
+        return check_target(name, cluster.kubernetes_version, lowest, highest, field=field)
+    return None
+
+
+def up_target(cluster: ClusterSpec, state: ClusterState) -> str | None:
+    """Before `up`: the Kubernetes version `up` moves `cluster` to (to wait for once its stack ran), or None.
+
+    None when nothing changes version: the cluster is not created yet, no
+    machine runs yet, or every machine already runs what platform.yaml asks
+    for. SpecError when the file asks for what the cluster cannot take now
+    (a second bump during a rollout, a downgrade, more than one minor).
+    """
+    if state.control_plane is None:
+        return None
+    found = running_versions(state)
+    if not found:
+        return None
+    lowest, highest = min(found), max(found)
+    target = _file_target(cluster, state, lowest, highest, rollout(state))
+    return target if target is not None and parse(target) != lowest else None
+
+
 def next_step(cluster: ClusterSpec, state: ClusterState, to: str | None) -> Step:
     """Bump, resume or refuse, decided from platform.yaml and what the cluster shows.
 
@@ -545,27 +695,19 @@ def next_step(cluster: ClusterSpec, state: ClusterState, to: str | None) -> Step
         raise ClusterctlError(f"{name}: no machine runs yet; wait until the cluster is up, then upgrade it")
     lowest, highest = min(found), max(found)
     in_file = parse(cluster.kubernetes_version)
-    field = f"clusters[name={name}].kubernetesVersion"
     now = rollout(state)
 
     def objects_ask_for(target: str) -> bool:
         want = parse(target)
         return parse(cp.version) == want and all(parse(md.version) == want for md in state.deployments)
 
+    if now.in_progress and to is not None and parse(to) != parse(cp.version):
+        raise SpecError([Problem("--to", f"{to} refused: {name} is rolling out {cp.version} ({now.reason}); a second bump"
+                                 f" waits until it is done: `clusterctl-py upgrade apply --cluster {name}` follows it")])
+    target = _file_target(cluster, state, lowest, highest, now)
     if now.in_progress:
-        target = cp.version
-        if to is not None and parse(to) != parse(target):
-            raise SpecError([Problem("--to", f"{to} refused: {name} is rolling out {target} ({now.reason}); a second bump"
-                                     f" waits until it is done: `clusterctl-py upgrade apply --cluster {name}` follows it")])
-        if in_file != parse(target):
-            raise SpecError([Problem(field, f"{cluster.kubernetes_version} refused: {name} is rolling out {target} ({now.reason});"
-                                     f" set it back to {target} until that is done")])
         return Step(target, False, not objects_ask_for(target), f"{name}: resuming the rollout of {target}: {now.reason}")
-    if in_file < highest:
-        raise SpecError([Problem(field, f"{cluster.kubernetes_version} is older than {show(highest)}, which {name} runs;"
-                                 f" Kubernetes is never downgraded: set it to {show(highest)} or newer")])
-    if in_file != lowest:
-        target = check_target(name, cluster.kubernetes_version, lowest, highest, field=field)
+    if target is not None:
         if to is not None and parse(to) != in_file:
             raise SpecError([Problem("--to", f"{to} refused: platform.yaml asks {name} for {target}, which is not rolled out"
                                      f" everywhere yet; roll that out first: `clusterctl-py upgrade apply --cluster {name}`")])
