@@ -21,6 +21,7 @@ from clusterctl_py.clients import kube
 from clusterctl_py.ops import engine as engine_mod
 from tests.conftest import EXAMPLE
 from tests.support import capi_objects as fx
+from tests.support import suc
 from tests.support.capi_sim import CapiSim
 from tests.support.fake_engine import FakeEngine
 from tests.support.kube_api import serve
@@ -37,7 +38,9 @@ STAGING = """\
 
 
 def management_objects(hetzner: str = "v1.1.8") -> list[dict]:
-    return fx.providers(caph=hetzner) + fx.cert_manager() + [fx.k3s_server("mgmt-control-plane-1", "v1.33.4+k3s1")]
+    return fx.providers(caph=hetzner) + fx.cert_manager() + [
+        fx.k3s_server("mgmt-control-plane-1", "v1.33.4+k3s1"), suc.plan_object("v1.33.4+k3s1"),
+    ]
 
 
 class Env:
@@ -341,8 +344,8 @@ def test_plan_shows_clusters_at_several_versions_and_the_management_cluster(env)
         "cert-manager                      v1.21.1       v1.21.1       up to date",
         "k3s (management)                  v1.33.4+k3s1  v1.33.4+k3s1  up to date",
     ]
-    # 3 reads per cluster (1 for one not created), 3 for the management cluster; nothing written.
-    assert len(env.server.api.log) == 3 * 3 + 1 + 3
+    # 3 reads per cluster (1 for one not created), 4 for the management cluster; nothing written.
+    assert len(env.server.api.log) == 3 * 3 + 1 + 4
     assert {e.verb for e in env.server.api.log} == {"get", "list"}
 
 

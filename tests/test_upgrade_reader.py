@@ -72,12 +72,13 @@ def test_a_cluster_without_its_control_plane_is_not_created_yet():
         assert [(e.verb, e.answer) for e in server.api.log] == [("get", 404)]
 
 
-def test_the_management_cluster_costs_three_requests():
+def test_the_management_cluster_costs_four_requests():
     objs = (
         fx.providers(caph="v1.1.7") + fx.cert_manager("v1.21.1")
         + [fx.k3s_server(f"mgmt-control-plane-{i}", "v1.33.4+k3s1") for i in (1, 2, 3)]
         + [fx.node("mgmt-agent-1", "v1.33.4+k3s1")]  # not a server: the k3s server Plan does not select it
         + fx.workload_cluster("prod")  # its autoscaler Deployment is in another namespace
+        + [suc.plan_object("v1.33.4+k3s1")]
     )
     with serve(objs) as server:
         reader, api = reader_for(server)
@@ -88,12 +89,21 @@ def test_the_management_cluster_costs_three_requests():
         ("list", "/apis/clusterctl.cluster.x-k8s.io/v1alpha3/providers", None),
         ("list", "/apis/apps/v1/namespaces/cert-manager/deployments", None),
         ("list", "/api/v1/nodes", "node-role.kubernetes.io/control-plane=true"),
+        ("get", "/apis/upgrade.cattle.io/v1/namespaces/system-upgrade/plans/k3s-server", None),
     ]
     assert sorted((p.provider_name, p.type, p.version) for p in state.providers)[2] == ("hetzner", "InfrastructureProvider", "v1.1.7")
     assert sorted((d.name, d.version) for d in state.cert_manager) == [
         ("cert-manager", "v1.21.1"), ("cert-manager-cainjector", "v1.21.1"), ("cert-manager-webhook", "v1.21.1"),
     ]
-    assert sorted(n.name for n in state.k3s_nodes) == ["mgmt-control-plane-1", "mgmt-control-plane-2", "mgmt-control-plane-3"]
+    assert sorted(n.name for n in state.k3s.servers) == ["mgmt-control-plane-1", "mgmt-control-plane-2", "mgmt-control-plane-3"]
+    assert (state.k3s.plan.version, state.k3s.plan.latest_version) == ("v1.33.4+k3s1", "v1.33.4-k3s1")
+
+
+def test_without_system_upgrade_controller_there_is_no_plan_to_read():
+    with serve([fx.k3s_server("mgmt-control-plane-1", "v1.33.4+k3s1")]) as server:
+        reader, api = reader_for(server)
+        with api:
+            assert reader.k3s().plan is None
 
 
 def test_the_management_objects_are_valid_for_their_schemas():

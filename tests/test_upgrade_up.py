@@ -112,9 +112,10 @@ def test_up_without_a_version_change_does_not_wait(env):
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == "  mgmt-cluster-prod  up done"
     assert progress(result.stderr) == []
-    # One read of the cluster before the stacks ran: its control plane, pools and machines.
+    # One read before the stacks ran: the k3s servers and their upgrade Plan (the capi stack runs too),
+    # then the cluster's control plane, pools and machines.
     assert [(e.verb, e.plural) for e in env.before_stacks] == [
-        ("get", "kubeadmcontrolplanes"), ("list", "machinedeployments"), ("list", "machines"),
+        ("list", "nodes"), ("get", "plans"), ("get", "kubeadmcontrolplanes"), ("list", "machinedeployments"), ("list", "machines"),
     ]
 
 

@@ -185,12 +185,15 @@ def stack_engine(action: str, spec, file: Path, cluster: str | None, org: str | 
     return engine, organization
 
 
-def run_stacks(action: str, spec, file: Path, cluster: str | None, engine, organization: str, parallel: int) -> None:
+def run_stacks(
+    action: str, spec, file: Path, cluster: str | None, engine, organization: str, parallel: int, capi_only: bool = False
+) -> None:
     """Run the plan's stacks, print one line per stack, exit 1 if one failed."""
     from clusterctl_py.ops.plan import plan
     from clusterctl_py.ops.runner import execute, summary
 
-    results = execute(action, plan(spec, action, file, org=organization, cluster=cluster), engine, parallel=parallel)
+    phases = plan(spec, action, file, org=organization, cluster=cluster, capi_only=capi_only)
+    results = execute(action, phases, engine, parallel=parallel)
     typer.echo(f"{action} in {organization}:")
     for line in summary(action, results):
         typer.echo(line)
@@ -241,6 +244,7 @@ def up(
         connect=lambda config: kube.default_client(config, on_retry=lambda message: typer.echo(f"note: {message}", err=True)),
         note=note,
         source=str(file),
+        k3s=cluster is None,
     ) as watch:
         run_stacks("up", spec, file, cluster, engine, organization, parallel)
         upgrade.wait_after_up(spec, watch, typer.echo, note, poll=poll)

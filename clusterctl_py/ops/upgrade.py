@@ -39,6 +39,7 @@ from clusterctl_py.clients.kube import (
     MachineDeployment,
     Node,
     Provider,
+    UpgradePlan,
     find,
 )
 from clusterctl_py.errors import ClusterctlError, Problem, SpecError
@@ -46,7 +47,7 @@ from clusterctl_py.ops.access import NoManagementApi, management_kubeconfig
 from clusterctl_py.render import k3s_upgrade
 from clusterctl_py.render.capi_components import CERT_MANAGER_NAMESPACE, PROVIDERS
 from clusterctl_py.render.cluster import control_plane_name
-from clusterctl_py.spec import KubernetesVersion
+from clusterctl_py.spec import K3sVersion, KubernetesVersion
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -101,18 +102,29 @@ class ClusterState:
 
 
 @dataclass(frozen=True)
+class K3sState:
+    """The management cluster's k3s: its servers and system-upgrade-controller's server Plan."""
+
+    # The k3s servers, whose kubelets report the k3s version (v1.33.5+k3s1).
+    servers: tuple[Node, ...]
+    # The k3s-server Plan (render/k3s_upgrade.py); None where system-upgrade-controller is not installed.
+    plan: UpgradePlan | None = None
+
+
+@dataclass(frozen=True)
 class ManagementState:
     providers: tuple[Provider, ...]
     # cert-manager's Deployments (their app.kubernetes.io/version label says the version).
     cert_manager: tuple[Deployment, ...]
-    # The k3s servers, whose kubelets report the k3s version (v1.33.5+k3s1).
-    k3s_nodes: tuple[Node, ...]
+    k3s: K3sState
 
 
 class ObservedState(Protocol):
     """What the management cluster shows; one read per call, never cached (rollouts move)."""
 
     def management(self) -> ManagementState: ...
+
+    def k3s(self) -> K3sState: ...
 
     def cluster(self, name: str, namespace: str) -> ClusterState: ...
 
@@ -122,8 +134,9 @@ class ApiReader:
 
     A cluster costs 3 requests, whatever its size: its KubeadmControlPlane,
     then its MachineDeployments and Machines each listed once with the label
-    `cluster.x-k8s.io/cluster-name`. The management cluster costs 3 more: the
-    Provider inventory, cert-manager's Deployments, the k3s servers.
+    `cluster.x-k8s.io/cluster-name`. k3s costs 2: the servers and the
+    k3s-server Plan; the management cluster 2 more: the Provider inventory and
+    cert-manager's Deployments.
     """
 
     def __init__(self, api: KubernetesApi, spec: PlatformSpec):
@@ -138,12 +151,16 @@ class ApiReader:
         return ClusterState(name, cp, tuple(self.api.machine_deployments(namespace, name)), tuple(self.api.machines(namespace, name)))
 
     def management(self) -> ManagementState:
-        return ManagementState(
-            tuple(self.api.providers()),
-            tuple(self.api.deployments(CERT_MANAGER_NAMESPACE)),
-            # The servers, as the k3s server Plan selects them (k3s labels them control-plane "true").
-            tuple(self.api.nodes(label_selector=f"{k3s_upgrade.CONTROL_PLANE_LABEL}=true")),
-        )
+        return ManagementState(tuple(self.api.providers()), tuple(self.api.deployments(CERT_MANAGER_NAMESPACE)), self.k3s())
+
+    def k3s(self) -> K3sState:
+        # The servers, as the k3s server Plan selects them (k3s labels them control-plane "true").
+        servers = tuple(self.api.nodes(label_selector=f"{k3s_upgrade.CONTROL_PLANE_LABEL}=true"))
+        try:
+            plan = self.api.upgrade_plan(k3s_upgrade.NAMESPACE, k3s_upgrade.SERVER_PLAN)
+        except NotFound:
+            plan = None
+        return K3sState(servers, plan)
 
 
 def default_reader(spec: PlatformSpec, api: KubernetesApi) -> ObservedState:
@@ -263,6 +280,7 @@ class Progress:
     target: str
     phases: tuple[Phase, ...]
     settling: str = ""  # what the controllers still report once every machine runs the target
+    unit: str = "machine"  # what is counted: machines of a workload cluster, k3s servers
 
     @property
     def done(self) -> bool:
@@ -276,9 +294,9 @@ class Progress:
         phase = self.current
         if phase is None:
             settling = f"; waiting for the controllers: {self.settling}" if self.settling else ""
-            return f"{self.cluster}: {self.target} on every machine{settling} ({elapsed} elapsed)"
+            return f"{self.cluster}: {self.target} on every {self.unit}{settling} ({elapsed} elapsed)"
         step = f"phase {self.phases.index(phase) + 1}/{len(self.phases)} {phase.name}"
-        what = f"{phase.replaced}/{phase.total} machines on {self.target}"
+        what = f"{phase.replaced}/{phase.total} {self.unit}s on {self.target}"
         return f"{self.cluster}: {step}: {what}{', ' + phase.waiting if phase.waiting else ''} ({elapsed} elapsed)"
 
 
@@ -333,6 +351,16 @@ def follow(
     cluster: ClusterSpec,
     target: str,
     say: Callable[[str], None],
+    **options,
+) -> Progress:
+    """Read the cluster every `poll` seconds until `target` runs on every machine (see `watch`)."""
+    return watch(lambda: progress(reader.cluster(cluster.name, cluster.ns), target), f"--cluster {cluster.name}", say, **options)
+
+
+def watch(
+    look: Callable[[], Progress],
+    again: str,
+    say: Callable[[str], None],
     *,
     poll: float = 20.0,
     timeout: float = 3 * 3600.0,
@@ -340,18 +368,18 @@ def follow(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Progress:
-    """Read the cluster every `poll` seconds until `target` runs on every machine.
+    """`look()` every `poll` seconds until the progress it reads is done.
 
     `say` gets a line when the progress changes, and every `quiet` seconds
     while it does not (so a long drain still shows signs of life). Past
     `timeout` the rollout goes on in the cluster, and following it ends with
-    an error that says how to follow it again.
+    an error that says how to follow it again (`upgrade apply {again}`).
     """
     started = clock()
     shown: tuple | None = None
     last = started
     while True:
-        now = progress(reader.cluster(cluster.name, cluster.ns), target)
+        now = look()
         elapsed = clock() - started
         key = (now.current, now.settling)
         if key != shown or clock() - last >= quiet:
@@ -361,9 +389,9 @@ def follow(
             return now
         if elapsed >= timeout:
             raise ClusterctlError(
-                f"{cluster.name}: {target} is still rolling out after {int(timeout // 60)} minutes"
+                f"{now.cluster}: {now.target} is still rolling out after {int(timeout // 60)} minutes"
                 f" ({now.line(_elapsed(elapsed))}); it goes on in the cluster:"
-                f" `clusterctl-py upgrade apply --cluster {cluster.name}` follows it again"
+                f" `clusterctl-py upgrade apply {again}` follows it again"
             )
         sleep(poll)
 
@@ -382,6 +410,9 @@ class Stacks(Protocol):
 
     def up(self, spec: PlatformSpec, cluster: str) -> None:
         """Apply the cluster's stack; raise if it failed."""
+
+    def up_capi(self, spec: PlatformSpec) -> None:
+        """Apply the capi stack (system-upgrade-controller's k3s-server Plan); raise if it failed."""
 
 
 def apply(
@@ -474,11 +505,22 @@ class UpWatch:
 
     reader: ObservedState | None  # None: the management API is not there yet, nothing to check or wait for
     targets: dict[str, str]
+    k3s: str | None = None  # the k3s version the capi stack asks the servers for, if it changes
 
 
-def before_up(spec: PlatformSpec, clusters: list[str], reader: ObservedState, source: str | None = None) -> dict[str, str]:
-    """Each cluster's Kubernetes version change (cluster -> version); SpecError lists every one refused."""
+def before_up(
+    spec: PlatformSpec, clusters: list[str], reader: ObservedState, source: str | None = None, k3s: bool = False
+) -> dict[str, str]:
+    """Each cluster's Kubernetes version change (cluster -> version); SpecError lists every one refused.
+
+    `k3s`: the capi stack runs too, so management.k3sVersion reaches the k3s-server Plan: checked as well.
+    """
     problems, targets = [], {}
+    if k3s:
+        try:
+            targets[K3S_FIELD] = up_k3s_target(spec, reader.k3s())
+        except SpecError as exc:
+            problems += exc.problems
     for name in clusters:
         cluster = spec.cluster(name)
         try:
@@ -514,6 +556,7 @@ def watching_up(
     connect: Callable[[Kubeconfig], KubernetesApi],
     note: Callable[[str], None],
     source: str | None = None,
+    k3s: bool = False,
 ) -> Iterator[UpWatch]:
     """Before `up` runs a stack: refuse Kubernetes version changes the clusters cannot take now.
 
@@ -531,12 +574,13 @@ def watching_up(
     with closing(connect(config)) as api:
         reader = ApiReader(api, spec)
         try:
-            targets = before_up(spec, clusters, reader, source)
+            targets = before_up(spec, clusters, reader, source, k3s)
         except Unavailable as exc:
             note(f"{exc}; {skipped}")
             yield UpWatch(None, {})
             return
-        yield UpWatch(reader, targets)
+        k3s_target = targets.pop(K3S_FIELD, None)
+        yield UpWatch(reader, targets, k3s_target)
 
 
 def wait_after_up(
@@ -560,6 +604,9 @@ def wait_after_up(
         note(f"{name}: Kubernetes {target} rolls out now: following it, control plane first, then each pool")
         _follow_to_the_end(watch.reader, spec.cluster(name), target, note, poll=poll, timeout=timeout, sleep=sleep)
         say(f"{name}: {target} on every machine")
+    if watch.k3s is not None:
+        say(f"management: system-upgrade-controller moves the k3s servers to {watch.k3s}, one at a time;"
+            " `clusterctl-py upgrade apply --management` follows it")
 
 
 # --- choosing the next version ---------------------------------------------------------
@@ -826,6 +873,230 @@ def _compare(installed: str, pinned: str) -> str:
     return "newer than pinned: this clusterctl-py would move it back"
 
 
+# --- the management cluster's k3s ---------------------------------------------------
+# k3s servers ignore user-data changes; they move through system-upgrade-controller's
+# k3s-server Plan (render/k3s_upgrade.py), which runs rancher/k3s-upgrade on one server
+# at a time: cordon, swap the binary, restart k3s, uncordon.
+
+K3S_FIELD = "management.k3sVersion"
+_K3S_VERSION = TypeAdapter(K3sVersion)
+
+
+def _k3s_versions(state: K3sState) -> list[str]:
+    """The k3s version each server runs (its kubelet's), oldest first; servers not reporting one left out."""
+    return sorted((n.kubelet_version for n in state.servers if n.kubelet_version and _order(n.kubelet_version)), key=_order)
+
+
+def _k3s_on(state: K3sState, version: str) -> int:
+    return sum(1 for n in state.servers if n.kubelet_version and _order(n.kubelet_version) == _order(version))
+
+
+def _munged(version: str) -> str:
+    # status.latestVersion is spec.version with "+" as "-" (rancher/system-upgrade-controller pkg/upgrade/plan/plan.go MungeVersion).
+    return version.replace("+", "-")
+
+
+def _plan_failed(plan: UpgradePlan | None) -> Condition | None:
+    """The Plan's Complete condition when a job of it failed (pkg/upgrade/handle_batch.go: False, reason JobFailed)."""
+    complete = find(plan.conditions, "Complete") if plan is not None else None
+    return complete if complete is not None and complete.status == "False" and complete.reason == "JobFailed" else None
+
+
+def k3s_rollout(state: K3sState) -> Rollout:
+    """Whether system-upgrade-controller is moving the servers to its Plan's version, and why that is the conclusion.
+
+    Read from the Plan's status as SUC v0.20 keeps it (pkg/upgrade/handle_upgrade.go):
+    status.latestVersion once the new spec.version is resolved, status.applying
+    while jobs run, Complete True once every selected server carries the Plan's
+    hash; and from the servers' kubelets. A failed job is no rollout in progress.
+    """
+    plan = state.plan
+    if plan is None or not plan.version or _plan_failed(plan):
+        return Rollout(False)
+    on, total = _k3s_on(state, plan.version), len(state.servers)
+    if plan.latest_version != _munged(plan.version):
+        return Rollout(True, f"system-upgrade-controller has not taken up the Plan's {plan.version} yet")
+    if plan.applying:
+        return Rollout(True, f"upgrading {', '.join(plan.applying)} to {plan.version} ({on} of {total} servers on it)")
+    complete = find(plan.conditions, "Complete")
+    if complete is None or complete.status != "True":
+        what = f"Complete={complete.status} ({complete.reason})" if complete is not None else "no Complete condition"
+        return Rollout(True, f"the k3s-server Plan reports {what} ({on} of {total} servers on {plan.version})")
+    if any(_order(v) < _order(plan.version) for v in _k3s_versions(state)):
+        return Rollout(True, f"{on} of {total} servers report {plan.version}")
+    return Rollout(False)
+
+
+class K3sUpgradeFailed(ClusterctlError):
+    """A job of the k3s-server Plan failed; its server stays cordoned."""
+
+
+def _failed(plan: UpgradePlan, complete: Condition) -> K3sUpgradeFailed:
+    nodes = ", ".join(plan.applying) or "the server"
+    return K3sUpgradeFailed(
+        f"management: the k3s upgrade to {plan.version} failed: {complete.message or complete.reason};"
+        f" system-upgrade-controller keeps {nodes} cordoned until a job there completes"
+        f" (`kubectl -n system-upgrade logs -l upgrade.cattle.io/plan={plan.name}` says why);"
+        " fix the cause, then `clusterctl-py upgrade apply --management` follows it again"
+    )
+
+
+def check_k3s_target(to: str, lowest: str, highest: str, field: str = "--to") -> str:
+    """`to` as the k3s version the servers may move to next, or SpecError naming the rule it breaks."""
+
+    def refuse(message: str) -> SpecError:
+        return SpecError([Problem(field, message)])
+
+    try:
+        normal = _K3S_VERSION.validate_python(to)  # the spec's own format and range messages
+    except ValidationError as err:
+        raise refuse(err.errors(include_url=False)[0]["msg"]) from None
+    low = parse(lowest)
+    allowed = f"{highest} or a newer k3s release of v{low[0]}.{low[1]} or v{low[0]}.{low[1] + 1}"
+    if _order(normal) < _order(highest):
+        # rancher/k3s-upgrade scripts/upgrade.sh replace_binary exits 1 on an older version or build
+        # ("Current ... is higher than ..."), and system-upgrade-controller uncordons a server only after
+        # its job completed (rancher/system-upgrade-controller pkg/upgrade/handle_batch.go).
+        raise refuse(
+            f"{normal} is older than {highest}, which the management servers run; k3s is never downgraded:"
+            f" k3s-upgrade refuses, and its failed job leaves the server cordoned; allowed: {allowed}"
+        )
+    target = parse(normal)
+    if target[:2] > (low[0], low[1] + 1):
+        raise refuse(
+            f"{normal} is {target[1] - low[1]} minor versions ahead of {lowest}, the oldest k3s a management server runs;"
+            f" k3s upgrades go one minor at a time (Kubernetes version skew policy); allowed: {allowed}"
+        )
+    return normal
+
+
+def k3s_step(spec: PlatformSpec, state: K3sState, to: str | None) -> Step:
+    """Bump, resume or refuse the management k3s, decided from platform.yaml, the servers and the Plan."""
+    running = _k3s_versions(state)
+    if not running:
+        raise ClusterctlError(
+            "management: no k3s server found (nodes labelled node-role.kubernetes.io/control-plane=true);"
+            " is the kubeconfig the management cluster's?"
+        )
+    if state.plan is None:
+        raise ClusterctlError(
+            "management: system-upgrade-controller's Plan system-upgrade/k3s-server is not there;"
+            " `clusterctl-py up` installs it with Cluster API (the capi stack)"
+        )
+    lowest, highest = running[0], running[-1]
+    in_file, asked = spec.management.k3s_version, state.plan.version or ""
+    now = k3s_rollout(state)
+    if now.in_progress:
+        if to is not None and _order(to) != _order(asked):
+            raise SpecError([Problem("--to", f"{to} refused: the management servers are moving to {asked} ({now.reason});"
+                                     " a second bump waits until it is done: `clusterctl-py upgrade apply --management` follows it")])
+        if _order(in_file) != _order(asked):
+            raise SpecError([Problem(K3S_FIELD, f"{in_file} refused: the management servers are moving to {asked} ({now.reason});"
+                                     f" set it back to {asked} until that is done")])
+        return Step(asked, False, False, f"management: resuming the k3s upgrade to {asked}: {now.reason}")
+    if _order(in_file) != _order(lowest) or _order(lowest) != _order(highest):
+        target = check_k3s_target(in_file, lowest, highest, field=K3S_FIELD)
+        if to is not None and _order(to) != _order(in_file):
+            raise SpecError([Problem("--to", f"{to} refused: platform.yaml asks the management servers for {in_file}, which not"
+                                     " every server runs yet; roll that out first: `clusterctl-py upgrade apply --management`")])
+        return Step(target, False, _order(asked) != _order(target), f"management: moving k3s to {target}, which platform.yaml already asks for")
+    if to is not None:
+        target = check_k3s_target(to, lowest, highest)
+    elif _order(versions.K3S) > _order(lowest):
+        try:
+            target = check_k3s_target(versions.K3S, lowest, highest)
+        except SpecError:
+            return Step(None, False, False, f"management k3s runs {lowest}; the pinned {versions.K3S} is more than one minor"
+                                            " ahead: `--to` a k3s release of the next minor first")
+    else:
+        return Step(None, False, False, f"management k3s runs {lowest}, not older than the pinned {versions.K3S};"
+                                        " nothing to upgrade (`--to` picks a newer k3s release)")
+    if _order(target) == _order(lowest):
+        return Step(None, False, False, f"management k3s already runs {target} on every server; nothing to upgrade")
+    return Step(target, True, True, f"management: k3s {lowest} -> {target}")
+
+
+def up_k3s_target(spec: PlatformSpec, state: K3sState) -> str | None:
+    """Before `up` applies the capi stack: the k3s version management.k3sVersion moves the servers to, or None.
+
+    SpecError for what the servers cannot take: a lower version (k3s-upgrade
+    refuses it and leaves the server cordoned), more than one minor, or a
+    second version during an upgrade.
+    """
+    running = _k3s_versions(state)
+    if not running or state.plan is None:
+        return None
+    in_file, asked, now = spec.management.k3s_version, state.plan.version or "", k3s_rollout(state)
+    if now.in_progress:
+        if _order(in_file) != _order(asked):
+            raise SpecError([Problem(K3S_FIELD, f"{in_file} refused: the management servers are moving to {asked} ({now.reason});"
+                                     f" set it back to {asked} until that is done")])
+        return asked
+    target = check_k3s_target(in_file, running[0], running[-1], field=K3S_FIELD)
+    return None if _order(target) == _order(running[0]) == _order(running[-1]) else target
+
+
+def k3s_progress(state: K3sState, target: str) -> Progress:
+    """How far the servers got to `target`; K3sUpgradeFailed when a job of the Plan for it failed."""
+    plan = state.plan
+    asks = plan is not None and _order(plan.version or "") == _order(target)
+    if asks:
+        failed = _plan_failed(plan)
+        if failed is not None:
+            raise _failed(plan, failed)
+    on, total = _k3s_on(state, target), len(state.servers)
+    waiting = "" if asks else f"its Plan still asks for {plan.version if plan is not None else 'nothing (no Plan)'}"
+    done = asks and on == total
+    settling = k3s_rollout(state).reason if done else ""
+    return Progress("management", target, (Phase("k3s servers", on, total, done, waiting),), settling, unit="server")
+
+
+def follow_k3s(reader: ObservedState, target: str, say: Callable[[str], None], **options) -> Progress:
+    """Read the servers and the Plan every `poll` seconds until every server runs `target` (see `watch`)."""
+    return watch(lambda: k3s_progress(reader.k3s(), target), "--management", say, **options)
+
+
+def apply_k3s(
+    file: Path,
+    spec: PlatformSpec,
+    to: str | None,
+    reader: ObservedState,
+    stacks: Stacks,
+    say: Callable[[str], None],
+    note: Callable[[str], None],
+    *,
+    poll: float = 20.0,
+    timeout: float = 3 * 3600.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Move the management servers' k3s: write management.k3sVersion, apply the capi stack (its Plan), follow SUC.
+
+    As `apply`: every refusal comes first, each part already done is skipped,
+    and running it again after an interruption follows what runs.
+    """
+    now = k3s_step(spec, reader.k3s(), to)
+    say(now.message)
+    if now.target is None:
+        return
+    if now.write or now.run_stack:
+        stacks.prepare(spec, None)
+    if now.write:
+        edited = spec_edit.prepare(file, [spec_edit.Edit(K3S_FIELD, now.target)])
+        spec_edit.write(edited)
+        spec = edited.spec
+        say(f"{file}: {K3S_FIELD} set to {now.target}")
+    if now.run_stack:
+        stacks.up_capi(spec)
+    again = "`clusterctl-py upgrade apply --management` follows it again"
+    try:
+        follow_k3s(reader, now.target, note, poll=poll, timeout=timeout, sleep=sleep)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: the k3s upgrade to {now.target} goes on in the management cluster; {again}") from None
+    except ClientError as exc:
+        raise ClusterctlError(f"{exc}\nmanagement: the k3s upgrade to {now.target} goes on; {again}") from None
+    say(f"management: k3s {now.target} on every server")
+
+
 def plan_management(spec: PlatformSpec, state: ManagementState) -> list[ComponentPlan]:
     rows = []
     for pinned in PROVIDERS:
@@ -855,19 +1126,38 @@ def plan_management(spec: PlatformSpec, state: ManagementState) -> list[Componen
         (only,) = labels
         rows.append(ComponentPlan("cert-manager", only, versions.CERT_MANAGER, _compare(only, versions.CERT_MANAGER)))
 
-    wanted = spec.management.k3s_version
-    k3s = sorted({n.kubelet_version or "unknown" for n in state.k3s_nodes})
-    if not k3s:
-        rows.append(ComponentPlan("k3s (management)", "no server found", wanted, "unknown"))
-    elif len(k3s) > 1:
-        rows.append(ComponentPlan("k3s (management)", ", ".join(k3s), wanted, "servers differ"))
-    else:
-        status = _compare(k3s[0], wanted)
-        lo = parse(k3s[0])
-        if lo is not None and not versions.KUBERNETES_MIN <= lo[:2] <= versions.KUBERNETES_MAX:
-            status += f"; outside Cluster API {versions.CAPI}'s management range {versions.supported_kubernetes()}"
-        rows.append(ComponentPlan("k3s (management)", k3s[0], wanted, status))
+    rows.append(_plan_k3s(spec, state.k3s))
     return rows
+
+
+def _plan_k3s(spec: PlatformSpec, state: K3sState) -> ComponentPlan:
+    """The k3s row: what the servers run against management.k3sVersion, and what `upgrade apply --management` would do."""
+    wanted, name = spec.management.k3s_version, "k3s (management)"
+    running = _k3s_versions(state)
+    if not running:
+        return ComponentPlan(name, "no server found", wanted, "unknown")
+    lowest, highest = running[0], running[-1]
+    installed = ", ".join(sorted(set(running), key=_order))
+    now, failed = k3s_rollout(state), _plan_failed(state.plan)
+    if now.in_progress:
+        return ComponentPlan(name, installed, wanted, f"upgrading: {now.reason}; `clusterctl-py upgrade apply --management` follows it")
+    if failed is not None:
+        return ComponentPlan(name, installed, wanted, str(_failed(state.plan, failed)).removeprefix("management: "))
+    try:
+        check_k3s_target(wanted, lowest, highest, field=K3S_FIELD)
+    except SpecError as exc:
+        status = f"platform.yaml refused: {exc.problems[0].message}"
+    else:
+        if _order(lowest) != _order(highest):
+            status = "servers differ: `clusterctl-py upgrade apply --management` moves them all to platform.yaml's"
+        elif _order(wanted) == _order(lowest):
+            status = "up to date"
+        else:
+            status = "older than pinned: `clusterctl-py upgrade apply --management` moves it"
+    lo = parse(lowest)
+    if not versions.KUBERNETES_MIN <= lo[:2] <= versions.KUBERNETES_MAX:
+        status += f"; outside Cluster API {versions.CAPI}'s management range {versions.supported_kubernetes()}"
+    return ComponentPlan(name, installed, wanted, status)
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:

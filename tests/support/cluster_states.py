@@ -16,7 +16,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from clusterctl_py.clients.kube import Condition, ControlPlane, Deployment, Machine, MachineDeployment, Node, Provider, Replicas
-from clusterctl_py.ops.upgrade import CONTROL_PLANE, ClusterState, ManagementState
+from clusterctl_py.ops.upgrade import CONTROL_PLANE, ClusterState, K3sState, ManagementState
 
 OLD, NEW = "v1.33.4", "v1.34.11"
 
@@ -113,8 +113,9 @@ def all_done() -> ClusterState:
     )
 
 
-def management(providers=(), cert_manager=(), servers=()) -> ManagementState:
-    """The management cluster from (providerName, type, version), (Deployment, version label) and (node, kubelet) tuples."""
+def management(providers=(), cert_manager=(), servers=(), plan=None) -> ManagementState:
+    """The management cluster from (providerName, type, version), (Deployment, version label) and (node, kubelet) tuples,
+    and the k3s-server Plan (a clusterctl_py.clients.kube.UpgradePlan, or None)."""
     return ManagementState(
         tuple(Provider(name=f"{n}-{t}".lower(), namespace="capi-system", provider_name=n, type=t, version=v) for n, t, v in providers),
         tuple(
@@ -122,6 +123,13 @@ def management(providers=(), cert_manager=(), servers=()) -> ManagementState:
                        images=(), replicas=Replicas(), conditions=())
             for n, v in cert_manager
         ),
+        k3s(servers, plan),
+    )
+
+
+def k3s(servers=(), plan=None) -> K3sState:
+    return K3sState(
         tuple(Node(name=n, created=None, kubelet_version=k, ready=True,
                    labels=MappingProxyType({"node-role.kubernetes.io/control-plane": "true"})) for n, k in servers),
+        plan,
     )
