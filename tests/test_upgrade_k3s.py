@@ -242,3 +242,27 @@ def test_management_and_cluster_are_not_combined(env):
         "error: --management: cannot be combined with --cluster: the management cluster's k3s and a workload cluster are"
         " upgraded one at a time"
     ]
+
+
+def guide_blocks(heading: str) -> list[list[str]]:
+    """The fenced blocks of the section `## <heading>` of docs/day2.md, each as its lines."""
+    guide = (EXAMPLE.parents[1] / "docs" / "day2.md").read_text()
+    section = guide.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return [block.split("\n", 1)[1].strip("\n").splitlines() for block in section.split("```")[1::2]]
+
+
+def test_the_day2_guide_shows_what_upgrade_apply_management_prints(env):
+    result = env.run("upgrade", "apply", "--management", "--to", NEW, "--poll", "0")
+    assert result.exit_code == 0, result.output
+    out = result.stdout.replace(str(env.platform), "platform.yaml").splitlines()
+    command, shown, failure = guide_blocks("`upgrade apply --management`: the management cluster's k3s")
+    assert command == [f"clusterctl-py upgrade apply --management --to {NEW} -f platform.yaml"]
+    assert [re.sub(r" \(\d\d:\d\d elapsed\)$", "", line) for line in shown] == out[:4] + progress(result.stderr) + out[4:]
+
+    env.server.edit(lambda api: api.objects.clear())
+    env.server.add(*[suc.upgraded(fx.k3s_server(name, OLD), OLD) for name in SERVERS], suc.plan_object(OLD))
+    env.platform.write_text(EXAMPLE.read_text())
+    env.suc.fail_on = "mgmt-control-plane-2"
+    failed = env.run("upgrade", "apply", "--management", "--to", NEW, "--poll", "0")
+    (line,) = [l for l in failed.stderr.splitlines() if l.startswith("error: ")]
+    assert failure == [re.sub(r"-with-\w+ failed", "-with-… failed", line)]

@@ -188,3 +188,32 @@ def test_a_management_api_that_does_not_answer_is_a_note_not_an_error(env):
         line,
     )
     assert [s for _, _, s, *_ in env.engine.runs] == ["mgmt-cluster-prod"]
+
+
+def guide_blocks(heading: str) -> list[list[str]]:
+    """The fenced blocks of the section `## <heading>` of docs/day2.md, each as its lines."""
+    guide = (EXAMPLE.parents[1] / "docs" / "day2.md").read_text()
+    section = guide.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return [block.split("\n", 1)[1].strip("\n").splitlines() for block in section.split("```")[1::2]]
+
+
+def test_the_day2_guide_shows_what_up_prints_after_a_version_change(env):
+    command, shown, _ = guide_blocks("`up` and Kubernetes versions")
+    assert command == ["clusterctl-py up --cluster prod -f platform.yaml"]
+    env.set_version(NEW)
+    result = env.up("--cluster", "prod")
+    out = result.stdout.splitlines()
+    assert [re.sub(r" \(\d\d:\d\d elapsed\)$", "", line) for line in shown] == out[:2] + progress(result.stderr) + out[2:]
+
+
+def test_the_day2_guide_shows_how_up_refuses_a_bump_during_a_rollout(env):
+    *_, refused = guide_blocks("`up` and Kubernetes versions")
+    env.set_version(NEW)
+    env.sim.ask_for(NEW)
+    for _ in range(5):
+        env.server.edit(env.sim.step)
+    env.sim.paused = True
+    env.platform.write_text(env.platform.read_text().replace(f"kubernetesVersion: {NEW}", "kubernetesVersion: v1.35.9"))
+    result = env.up()
+    assert result.exit_code == 2
+    assert refused == [result.stderr.replace(str(env.platform), "platform.yaml").strip()]
