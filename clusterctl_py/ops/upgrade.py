@@ -1,8 +1,9 @@
-"""Kubernetes upgrades of workload clusters: what runs, what may come next, and how far a rollout got.
+"""Kubernetes upgrades of workload clusters and of the management k3s: what runs, what may come next, how far a rollout got.
 
-Pure functions over records of what the management cluster shows (built
-from the API by the reader behind `ObservedState`), so every rule is tested
-on observed states without a cluster:
+Pure functions over what the management cluster shows (the Kubernetes
+client's records, read by `ApiReader` behind `ObservedState`), so every rule
+is tested on observed states without a cluster; `apply`, `apply_k3s` and the
+`up` hooks (`watching_up`, `wait_after_up`) put them to work:
 
 - What runs is the lowest version among the control plane and the
   machines' kubelets, not the version in platform.yaml, nor the
@@ -15,6 +16,10 @@ on observed states without a cluster:
   never lead it (https://kubernetes.io/releases/version-skew-policy/#kubelet).
 - Targets stay inside what the pinned CAPI and CAPH support
   (clusterctl_py/versions.py) and at or below the newest patch known there.
+- The management servers move through system-upgrade-controller's
+  k3s-server Plan, never to a lower k3s: rancher/k3s-upgrade
+  scripts/upgrade.sh refuses a downgrade and its failed job leaves the
+  server cordoned (see check_k3s_target).
 """
 
 from __future__ import annotations
@@ -479,21 +484,24 @@ def apply(
 
 
 def _follow_to_the_end(reader: ObservedState, cluster: ClusterSpec, target: str, note: Callable[[str], None], **options) -> None:
-    """`follow`; stopped by Ctrl-C or a lost API, say that the rollout goes on and how to follow it again."""
-    name = cluster.name
+    _to_the_end(
+        lambda: follow(reader, cluster, target, note, **options),
+        cluster.name, f"the rollout of {target}", "the cluster", f"--cluster {cluster.name}",
+    )
+
+
+def _to_the_end(following: Callable[[], Progress], who: str, what: str, where: str, again: str) -> None:
+    """Run `following`; stopped by Ctrl-C or a lost API, say that `what` goes on and how to follow it again.
+
+    The rollout does not depend on us watching it: the controllers carry on.
+    """
+    hint = f"{what} goes on in {where}; `clusterctl-py upgrade apply {again}` follows it again"
     try:
-        follow(reader, cluster, target, note, **options)
+        following()
     except KeyboardInterrupt:
-        raise Interrupted(
-            f"interrupted: the rollout of {target} goes on in the cluster;"
-            f" `clusterctl-py upgrade apply --cluster {name}` follows it again"
-        ) from None
+        raise Interrupted(f"interrupted: {hint}") from None
     except ClientError as exc:
-        # The rollout does not depend on us watching it.
-        raise ClusterctlError(
-            f"{exc}\n{name}: the rollout of {target} goes on in the cluster;"
-            f" `clusterctl-py upgrade apply --cluster {name}` follows it again"
-        ) from None
+        raise ClusterctlError(f"{exc}\n{who}: {hint}") from None
 
 
 # --- `up` and Kubernetes versions --------------------------------------------------
@@ -1087,13 +1095,10 @@ def apply_k3s(
         say(f"{file}: {K3S_FIELD} set to {now.target}")
     if now.run_stack:
         stacks.up_capi(spec)
-    again = "`clusterctl-py upgrade apply --management` follows it again"
-    try:
-        follow_k3s(reader, now.target, note, poll=poll, timeout=timeout, sleep=sleep)
-    except KeyboardInterrupt:
-        raise Interrupted(f"interrupted: the k3s upgrade to {now.target} goes on in the management cluster; {again}") from None
-    except ClientError as exc:
-        raise ClusterctlError(f"{exc}\nmanagement: the k3s upgrade to {now.target} goes on; {again}") from None
+    _to_the_end(
+        lambda: follow_k3s(reader, now.target, note, poll=poll, timeout=timeout, sleep=sleep),
+        "management", f"the k3s upgrade to {now.target}", "the management cluster", "--management",
+    )
     say(f"management: k3s {now.target} on every server")
 
 
