@@ -793,8 +793,9 @@ def node(name: str, kubelet_version: str, *, ready: bool = True, arch: str = "am
 
 
 def cert_manager(version: str = "v1.21.1", created: datetime = NOW - timedelta(days=30)) -> list[dict]:
-    """cert-manager's three Deployments as its Helm chart labels them (cert-manager deploy/charts/cert-manager
-    templates/_helpers.tpl: app.kubernetes.io/name, instance, component, version, managed-by, helm.sh/chart)."""
+    """cert-manager's three Deployments as its Helm chart labels them (cert-manager deploy/charts/cert-manager:
+    templates/_helpers.tpl "labels" sets app.kubernetes.io/version, managed-by and helm.sh/chart; each
+    deployment template app.kubernetes.io/name, instance and component)."""
     out = []
     for name, app, component in (
         ("cert-manager", "cert-manager", "controller"),

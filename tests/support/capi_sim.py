@@ -5,10 +5,11 @@ KubeadmControlPlane's spec.version and the MachineDeployments'
 spec.template.spec.version, each object's metadata.generation one higher),
 one machine at a time with maxSurge 1 (the rollout strategy our render
 sets): a new Machine is created on the new version, its node joins, then an
-old Machine is deleted (kubernetes-sigs/cluster-api
-controlplane/kubeadm/internal/controllers/upgrade.go and scale.go;
-internal/controllers/machinedeployment/machinedeployment_rolling.go, with a
-new MachineSet for the new template). The control plane goes first; the
+old Machine is deleted (kubernetes-sigs/cluster-api v1.13.5
+controlplane/kubeadm/internal/controllers/controller.go reconcile, update.go
+and scale.go; internal/controllers/machinedeployment/
+machinedeployment_rollout_rollingupdate.go, with a new MachineSet for the
+new template). The control plane goes first; the
 pools' new machines wait for it (MachineSet preflight checks,
 internal/controllers/machineset/machineset_preflight.go). Status is kept as
 the controllers keep it: status.observedGeneration once a change is seen,
