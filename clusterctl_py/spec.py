@@ -321,6 +321,9 @@ def _k3s_version(value: str) -> str:
     return value
 
 
+K3sVersion = Annotated[str, AfterValidator(_k3s_version)]
+
+
 class ManagementSpec(_Model):
     """The k3s cluster that runs the Cluster API controllers."""
 
@@ -329,7 +332,7 @@ class ManagementSpec(_Model):
     server_type: Name = "cpx32"
     location: Name | None = None
     # Explicit alias: the generator would spell it k3SVersion.
-    k3s_version: Annotated[str, AfterValidator(_k3s_version)] = Field(versions.K3S, alias="k3sVersion")
+    k3s_version: K3sVersion = Field(versions.K3S, alias="k3sVersion")
     api_port: int = Field(6443, ge=1, le=65535, description="Port of the Kubernetes API on the servers' public addresses.")
     api_allowed_cidrs: list[Cidr] = Field(
         default_factory=list, description="Who may reach the Kubernetes API (apiPort). Empty: nobody, and `up` refuses to start."

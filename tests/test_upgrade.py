@@ -10,8 +10,6 @@ from clusterctl_py.ops import upgrade
 from clusterctl_py.ops.upgrade import (
     CONTROL_PLANE,
     ClusterState,
-    InstalledProvider,
-    ManagementState,
     check_target,
     parse,
     plan_cluster,
@@ -20,8 +18,10 @@ from clusterctl_py.ops.upgrade import (
     render_plan,
     rollout,
 )
+from clusterctl_py.clients import kube
 from tests.conftest import platform
 from tests.support import cluster_states as cs
+from tests.support import suc
 from tests.support.cluster_states import NEW, OLD, kcp, machines, md
 
 
@@ -208,21 +208,21 @@ def test_plan_per_cluster(file_version, state, expected):
 
 
 PINNED_PROVIDERS = (
-    InstalledProvider("cluster-api", "CoreProvider", "v1.13.5"),
-    InstalledProvider("kubeadm", "BootstrapProvider", "v1.13.5"),
-    InstalledProvider("kubeadm", "ControlPlaneProvider", "v1.13.5"),
-    InstalledProvider("hetzner", "InfrastructureProvider", "v1.1.8"),
-    InstalledProvider("helm", "AddonProvider", "v0.6.4"),
+    ("cluster-api", "CoreProvider", "v1.13.5"),
+    ("kubeadm", "BootstrapProvider", "v1.13.5"),
+    ("kubeadm", "ControlPlaneProvider", "v1.13.5"),
+    ("hetzner", "InfrastructureProvider", "v1.1.8"),
+    ("helm", "AddonProvider", "v0.6.4"),
 )
 CERT_MANAGER = (("cert-manager", "v1.21.1"), ("cert-manager-cainjector", "v1.21.1"), ("cert-manager-webhook", "v1.21.1"))
 
 
-def statuses(state: ManagementState) -> dict[str, tuple[str, str, str]]:
+def statuses(state: upgrade.ManagementState) -> dict[str, tuple[str, str, str]]:
     return {row.component: (row.installed, row.pinned, row.status) for row in plan_management(platform(), state)}
 
 
 def test_management_as_pinned():
-    rows = statuses(ManagementState(PINNED_PROVIDERS, CERT_MANAGER, (("mgmt-1", "v1.33.4+k3s1"),)))
+    rows = statuses(cs.management(PINNED_PROVIDERS, CERT_MANAGER, (("mgmt-1", "v1.33.4+k3s1"),)))
     assert rows == {
         "cluster-api (CoreProvider)": ("v1.13.5", "v1.13.5", "up to date"),
         "kubeadm (BootstrapProvider)": ("v1.13.5", "v1.13.5", "up to date"),
@@ -236,14 +236,14 @@ def test_management_as_pinned():
 
 def test_management_behind_ahead_missing_and_foreign():
     providers = (
-        InstalledProvider("cluster-api", "CoreProvider", "v1.12.9"),
-        InstalledProvider("kubeadm", "BootstrapProvider", "v1.14.0"),
-        InstalledProvider("kubeadm", "ControlPlaneProvider", "v1.13.5"),
-        InstalledProvider("hetzner", "InfrastructureProvider", "v1.1.8"),
-        InstalledProvider("in-cluster", "IPAMProvider", "v1.0.0"),
+        ("cluster-api", "CoreProvider", "v1.12.9"),
+        ("kubeadm", "BootstrapProvider", "v1.14.0"),
+        ("kubeadm", "ControlPlaneProvider", "v1.13.5"),
+        ("hetzner", "InfrastructureProvider", "v1.1.8"),
+        ("in-cluster", "IPAMProvider", "v1.0.0"),
     )
     cert_manager = (("cert-manager", "v1.20.3"), ("cert-manager-cainjector", "v1.21.1"), ("cert-manager-webhook", "v1.21.1"))
-    rows = statuses(ManagementState(providers, cert_manager, (("mgmt-1", "v1.33.4+k3s1"), ("mgmt-2", "v1.33.4+k3s2"))))
+    rows = statuses(cs.management(providers, cert_manager, (("mgmt-1", "v1.33.4+k3s1"), ("mgmt-2", "v1.33.4+k3s2"))))
     assert rows["cluster-api (CoreProvider)"] == ("v1.12.9", "v1.13.5", "older than pinned")
     assert rows["kubeadm (BootstrapProvider)"] == ("v1.14.0", "v1.13.5", "newer than pinned: this clusterctl-py would move it back")
     assert rows["helm (AddonProvider)"] == ("not installed", "v0.6.4", "missing: `clusterctl-py up` installs it")
@@ -251,30 +251,42 @@ def test_management_behind_ahead_missing_and_foreign():
     assert rows["cert-manager"] == (
         "cert-manager v1.20.3, cert-manager-cainjector v1.21.1, cert-manager-webhook v1.21.1", "v1.21.1", "mixed versions"
     )
-    assert rows["k3s (management)"] == ("v1.33.4+k3s1, v1.33.4+k3s2", "v1.33.4+k3s1", "servers differ")
+    # A server already on +k3s2: the file's +k3s1 would be a downgrade.
+    assert rows["k3s (management)"] == (
+        "v1.33.4+k3s1, v1.33.4+k3s2", "v1.33.4+k3s1",
+        "platform.yaml refused: v1.33.4+k3s1 is older than v1.33.4+k3s2, which the management servers run;"
+        " k3s is never downgraded: k3s-upgrade refuses, and its failed job leaves the server cordoned;"
+        " allowed: v1.33.4+k3s2 or a newer k3s release of v1.33 or v1.34",
+    )
 
 
 @pytest.mark.parametrize(
     "k3s, status",
     [
-        ("v1.33.3+k3s1", "older than pinned"),
-        ("v1.33.4+k3s10", "newer than pinned: this clusterctl-py would move it back"),  # k3s builds compare as numbers
-        ("v1.31.9+k3s1", "older than pinned; outside Cluster API v1.13.5's management range v1.32 to v1.36"),
+        ("v1.33.3+k3s1", "older than pinned: `clusterctl-py upgrade apply --management` moves it"),
+        # k3s builds compare as numbers: +k3s10 is newer than +k3s1.
+        ("v1.33.4+k3s10", "platform.yaml refused: v1.33.4+k3s1 is older than v1.33.4+k3s10, which the management servers run;"
+                          " k3s is never downgraded: k3s-upgrade refuses, and its failed job leaves the server cordoned;"
+                          " allowed: v1.33.4+k3s10 or a newer k3s release of v1.33 or v1.34"),
+        ("v1.31.9+k3s1", "platform.yaml refused: v1.33.4+k3s1 is 2 minor versions ahead of v1.31.9+k3s1, the oldest k3s a management"
+                         " server runs; k3s upgrades go one minor at a time (Kubernetes version skew policy);"
+                         " allowed: v1.31.9+k3s1 or a newer k3s release of v1.31 or v1.32;"
+                         " outside Cluster API v1.13.5's management range v1.32 to v1.36"),
     ],
 )
 def test_management_k3s_against_the_spec(k3s, status):
-    assert statuses(ManagementState(PINNED_PROVIDERS, CERT_MANAGER, (("mgmt-1", k3s),)))["k3s (management)"][2] == status
+    assert statuses(cs.management(PINNED_PROVIDERS, CERT_MANAGER, (("mgmt-1", k3s),)))["k3s (management)"][2] == status
 
 
 def test_cert_manager_without_version_labels_is_unknown():
-    rows = statuses(ManagementState(PINNED_PROVIDERS, (("cert-manager", None), ("cert-manager-webhook", "v1.21.1")), ()))
+    rows = statuses(cs.management(PINNED_PROVIDERS, (("cert-manager", None), ("cert-manager-webhook", "v1.21.1")), ()))
     assert rows["cert-manager"] == ("unknown", "v1.21.1", "no app.kubernetes.io/version label on cert-manager")
     assert rows["k3s (management)"] == ("no server found", "v1.33.4+k3s1", "unknown")
 
 
 def test_the_rendered_plan():
     clusters = [plan_cluster(cluster_spec(OLD), cs.steady()), plan_cluster(cluster_spec("v1.36.4", "edge"), cs.steady("v1.36.4", "edge"))]
-    management = plan_management(platform(), ManagementState(PINNED_PROVIDERS[:4], CERT_MANAGER, (("mgmt-1", "v1.33.4+k3s1"),)))
+    management = plan_management(platform(), cs.management(PINNED_PROVIDERS[:4], CERT_MANAGER, (("mgmt-1", "v1.33.4+k3s1"),)))
     assert render_plan(clusters, management) == [
         "Workload clusters (supported: v1.32 to v1.36, one minor at a time, control plane first):",
         "CLUSTER  FILE     CONTROL PLANE  MACHINES      NEXT      NOTE",
@@ -410,3 +422,148 @@ def test_follow_says_each_change_once_and_again_when_quiet_for_long():
         "prod: phase 1/2 control plane: 2/3 machines on v1.34.11 (10:00 elapsed)",
         "prod: v1.34.11 on every machine (13:20 elapsed)",
     ]
+
+
+# --- the management cluster's k3s --------------------------------------------------------
+
+K3S_OLD, K3S_NEW = "v1.33.4+k3s1", "v1.34.1+k3s1"
+SERVERS = ("mgmt-control-plane-1", "mgmt-control-plane-2", "mgmt-control-plane-3")
+
+
+def k3s_state(*kubelets: str, plan: str | None = K3S_OLD, plan_state: str = "complete", applying=(), failed_node=None, resolved=True):
+    """Three servers running `kubelets`, and the k3s-server Plan as SUC keeps it (tests/support/suc.py)."""
+    obj = None
+    if plan is not None:
+        obj = suc.plan_object(plan, state=plan_state, applying=tuple(applying), failed_node=failed_node)
+        if not resolved:  # the stack changed spec.version; SUC has not seen it yet
+            obj["status"]["latestVersion"] = K3S_OLD.replace("+", "-")
+    return cs.k3s(zip(SERVERS, kubelets), kube.parse(obj) if obj else None)
+
+
+def management_spec(k3s_version: str = K3S_OLD):
+    spec = platform()
+    return spec.model_copy(update={"management": spec.management.model_copy(update={"k3s_version": k3s_version})})
+
+
+@pytest.mark.parametrize(
+    "state, reason",
+    [
+        (k3s_state(K3S_OLD, K3S_OLD, K3S_OLD, plan=K3S_NEW, resolved=False),
+         "system-upgrade-controller has not taken up the Plan's v1.34.1+k3s1 yet"),
+        (k3s_state(K3S_OLD, K3S_OLD, K3S_OLD, plan=K3S_NEW, plan_state="resolved"),
+         "the k3s-server Plan reports Complete=False (Resolved) (0 of 3 servers on v1.34.1+k3s1)"),
+        (k3s_state(K3S_NEW, K3S_OLD, K3S_OLD, plan=K3S_NEW, plan_state="applying", applying=[SERVERS[1]]),
+         "upgrading mgmt-control-plane-2 to v1.34.1+k3s1 (1 of 3 servers on it)"),
+        (k3s_state(K3S_NEW, K3S_NEW, K3S_OLD, plan=K3S_NEW),  # Complete, but the last kubelet has not restarted yet
+         "2 of 3 servers report v1.34.1+k3s1"),
+    ],
+)
+def test_a_k3s_upgrade_in_progress_says_why(state, reason):
+    assert upgrade.k3s_rollout(state) == upgrade.Rollout(True, reason)
+
+
+def test_a_complete_or_failed_plan_is_no_k3s_upgrade_in_progress():
+    assert upgrade.k3s_rollout(k3s_state(K3S_OLD, K3S_OLD, K3S_OLD)) == upgrade.Rollout(False)
+    failed = k3s_state(K3S_NEW, K3S_OLD, K3S_OLD, plan=K3S_NEW, plan_state="failed", failed_node=SERVERS[1])
+    assert upgrade.k3s_rollout(failed) == upgrade.Rollout(False)
+
+
+def test_k3s_moves_to_the_pinned_release_or_the_one_asked_for():
+    steady = k3s_state(K3S_OLD, K3S_OLD, K3S_OLD)
+    assert upgrade.k3s_step(management_spec(), steady, None) == upgrade.Step(
+        None, False, False, "management k3s runs v1.33.4+k3s1, not older than the pinned v1.33.4+k3s1;"
+        " nothing to upgrade (`--to` picks a newer k3s release)"
+    )
+    assert upgrade.k3s_step(management_spec(), steady, K3S_NEW) == upgrade.Step(
+        K3S_NEW, True, True, "management: k3s v1.33.4+k3s1 -> v1.34.1+k3s1"
+    )
+    assert upgrade.k3s_step(management_spec(), steady, "v1.33.4+k3s2").target == "v1.33.4+k3s2"
+
+
+@pytest.mark.parametrize(
+    "to, message",
+    [
+        ("v1.33.4+k3s0", "--to: v1.33.4+k3s0 is older than v1.33.4+k3s1, which the management servers run; k3s is never"
+                         " downgraded: k3s-upgrade refuses, and its failed job leaves the server cordoned;"
+                         " allowed: v1.33.4+k3s1 or a newer k3s release of v1.33 or v1.34"),
+        ("v1.32.9+k3s1", "--to: v1.32.9+k3s1 is older than v1.33.4+k3s1, which the management servers run; k3s is never"
+                         " downgraded: k3s-upgrade refuses, and its failed job leaves the server cordoned;"
+                         " allowed: v1.33.4+k3s1 or a newer k3s release of v1.33 or v1.34"),
+        ("v1.35.2+k3s1", "--to: v1.35.2+k3s1 is 2 minor versions ahead of v1.33.4+k3s1, the oldest k3s a management server runs;"
+                         " k3s upgrades go one minor at a time (Kubernetes version skew policy);"
+                         " allowed: v1.33.4+k3s1 or a newer k3s release of v1.33 or v1.34"),
+        ("v1.34.1", "--to: 'v1.34.1' is not a k3s release like v1.33.4+k3s1"),
+    ],
+)
+def test_refused_k3s_targets_name_the_rule(to, message):
+    with pytest.raises(SpecError) as err:
+        upgrade.k3s_step(management_spec(), k3s_state(K3S_OLD, K3S_OLD, K3S_OLD), to)
+    assert str(err.value) == message
+
+
+def test_a_lower_k3s_version_in_the_file_is_refused():
+    with pytest.raises(SpecError) as err:
+        upgrade.k3s_step(management_spec("v1.33.3+k3s1"), k3s_state(K3S_OLD, K3S_OLD, K3S_OLD), None)
+    assert str(err.value).startswith(
+        "management.k3sVersion: v1.33.3+k3s1 is older than v1.33.4+k3s1, which the management servers run; k3s is never downgraded"
+    )
+
+
+def test_a_k3s_version_written_but_not_applied_is_applied_then_followed():
+    step = upgrade.k3s_step(management_spec(K3S_NEW), k3s_state(K3S_OLD, K3S_OLD, K3S_OLD), None)
+    assert step == upgrade.Step(K3S_NEW, False, True, "management: moving k3s to v1.34.1+k3s1, which platform.yaml already asks for")
+
+
+def test_a_k3s_upgrade_in_progress_is_followed_and_a_second_bump_refused():
+    busy = k3s_state(K3S_NEW, K3S_OLD, K3S_OLD, plan=K3S_NEW, plan_state="applying", applying=[SERVERS[1]])
+    assert upgrade.k3s_step(management_spec(K3S_NEW), busy, None) == upgrade.Step(
+        K3S_NEW, False, False, "management: resuming the k3s upgrade to v1.34.1+k3s1:"
+        " upgrading mgmt-control-plane-2 to v1.34.1+k3s1 (1 of 3 servers on it)"
+    )
+    with pytest.raises(SpecError) as err:
+        upgrade.k3s_step(management_spec(K3S_NEW), busy, "v1.34.2+k3s1")
+    assert str(err.value) == (
+        "--to: v1.34.2+k3s1 refused: the management servers are moving to v1.34.1+k3s1 (upgrading mgmt-control-plane-2 to"
+        " v1.34.1+k3s1 (1 of 3 servers on it)); a second bump waits until it is done:"
+        " `clusterctl-py upgrade apply --management` follows it"
+    )
+    with pytest.raises(SpecError) as err:
+        upgrade.k3s_step(management_spec("v1.34.2+k3s1"), busy, None)
+    assert str(err.value).startswith("management.k3sVersion: v1.34.2+k3s1 refused: the management servers are moving to v1.34.1+k3s1")
+
+
+def test_without_system_upgrade_controller_k3s_cannot_move():
+    with pytest.raises(upgrade.ClusterctlError) as err:
+        upgrade.k3s_step(management_spec(), k3s_state(K3S_OLD, K3S_OLD, K3S_OLD, plan=None), K3S_NEW)
+    assert str(err.value) == (
+        "management: system-upgrade-controller's Plan system-upgrade/k3s-server is not there;"
+        " `clusterctl-py up` installs it with Cluster API (the capi stack)"
+    )
+
+
+def test_k3s_progress_counts_servers_and_waits_for_the_plan_to_complete():
+    half = upgrade.k3s_progress(k3s_state(K3S_NEW, K3S_OLD, K3S_OLD, plan=K3S_NEW, plan_state="applying", applying=[SERVERS[1]]), K3S_NEW)
+    assert half.line("01:00") == "management: phase 1/1 k3s servers: 1/3 servers on v1.34.1+k3s1 (01:00 elapsed)"
+    settling = upgrade.k3s_progress(k3s_state(K3S_NEW, K3S_NEW, K3S_NEW, plan=K3S_NEW, plan_state="applying", applying=[SERVERS[2]]), K3S_NEW)
+    assert not settling.done and settling.settling == "upgrading mgmt-control-plane-3 to v1.34.1+k3s1 (3 of 3 servers on it)"
+    assert upgrade.k3s_progress(k3s_state(K3S_NEW, K3S_NEW, K3S_NEW, plan=K3S_NEW), K3S_NEW).done
+    before = upgrade.k3s_progress(k3s_state(K3S_OLD, K3S_OLD, K3S_OLD), K3S_NEW)
+    assert before.line("00:00") == (
+        "management: phase 1/1 k3s servers: 0/3 servers on v1.34.1+k3s1, its Plan still asks for v1.33.4+k3s1 (00:00 elapsed)"
+    )
+
+
+def test_a_failed_k3s_upgrade_stops_following_and_says_the_server_stays_cordoned():
+    failed = k3s_state(K3S_NEW, K3S_OLD, K3S_OLD, plan=K3S_NEW, plan_state="failed", failed_node=SERVERS[1])
+    with pytest.raises(upgrade.K3sUpgradeFailed) as err:
+        upgrade.k3s_progress(failed, K3S_NEW)
+    message = str(err.value)
+    assert message.startswith(
+        "management: the k3s upgrade to v1.34.1+k3s1 failed: Job system-upgrade/apply-k3s-server-on-mgmt-control-plane-2-with-"
+    )
+    assert message.endswith(
+        " failed on Node mgmt-control-plane-2: BackoffLimitExceeded: Job has reached the specified backoff limit;"
+        " system-upgrade-controller keeps mgmt-control-plane-2 cordoned until a job there completes"
+        " (`kubectl -n system-upgrade logs -l upgrade.cattle.io/plan=k3s-server` says why);"
+        " fix the cause, then `clusterctl-py upgrade apply --management` follows it again"
+    )

@@ -185,12 +185,15 @@ def stack_engine(action: str, spec, file: Path, cluster: str | None, org: str | 
     return engine, organization
 
 
-def run_stacks(action: str, spec, file: Path, cluster: str | None, engine, organization: str, parallel: int) -> None:
+def run_stacks(
+    action: str, spec, file: Path, cluster: str | None, engine, organization: str, parallel: int, capi_only: bool = False
+) -> None:
     """Run the plan's stacks, print one line per stack, exit 1 if one failed."""
     from clusterctl_py.ops.plan import plan
     from clusterctl_py.ops.runner import execute, summary
 
-    results = execute(action, plan(spec, action, file, org=organization, cluster=cluster), engine, parallel=parallel)
+    phases = plan(spec, action, file, org=organization, cluster=cluster, capi_only=capi_only)
+    results = execute(action, phases, engine, parallel=parallel)
     typer.echo(f"{action} in {organization}:")
     for line in summary(action, results):
         typer.echo(line)
@@ -208,6 +211,7 @@ def _run(action: str, file: Path, cluster: str | None, org: str | None, parallel
 SkipPreflight = Annotated[
     bool, typer.Option("--skip-preflight", help="Do not check the spec against the Hetzner project first (see `preflight`).")
 ]
+Poll = Annotated[float, typer.Option("--poll", min=0, help="Seconds between looks at a Kubernetes version rollout `up` waits for.")]
 
 
 @app.command()
@@ -217,13 +221,33 @@ def up(
     org: Org = None,
     parallel: Parallel = 4,
     skip_preflight: SkipPreflight = False,
+    poll: Poll = 20.0,
 ) -> None:
     """Create or update everything: management cluster, Cluster API, then the workload clusters side by side.
 
     Needs the pulumi CLI (logged in) and HCLOUD_TOKEN. Runs `preflight` first. Re-running with an unchanged
-    spec changes nothing.
+    spec changes nothing. A cluster whose Kubernetes version changes is followed until every machine runs it;
+    a version change during a rollout is refused before anything runs.
     """
-    _run("up", file, cluster, org, parallel, preflight=not skip_preflight)
+    from clusterctl_py.clients import kube
+    from clusterctl_py.ops import upgrade
+
+    spec = load_spec(file)
+    engine, organization = stack_engine("up", spec, file, cluster, org, preflight=not skip_preflight)
+
+    def note(line: str) -> None:
+        typer.echo(line if line.startswith(tuple(f"{c.name}: " for c in spec.clusters)) else f"note: {line}", err=True)
+
+    with upgrade.watching_up(
+        spec, [spec.cluster(cluster).name] if cluster else [c.name for c in spec.clusters],
+        kubeconfig=lambda: upgrade.up_kubeconfig(spec, file, organization, engine),
+        connect=lambda config: kube.default_client(config, on_retry=lambda message: typer.echo(f"note: {message}", err=True)),
+        note=note,
+        source=str(file),
+        k3s=cluster is None,
+    ) as watch:
+        run_stacks("up", spec, file, cluster, engine, organization, parallel)
+        upgrade.wait_after_up(spec, watch, typer.echo, note, poll=poll)
 
 
 @app.command()

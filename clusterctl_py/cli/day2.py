@@ -75,7 +75,7 @@ Kubeconfig = Annotated[
 
 
 @upgrade_app.command("plan")
-def upgrade_plan(file: PlatformFile = Path("platform.yaml"), kubeconfig: Kubeconfig = None) -> None:
+def upgrade_plan(file: PlatformFile = Path("platform.yaml"), kubeconfig: Kubeconfig = None, org: Org = None) -> None:
     """What each workload cluster runs and may move to next; the management cluster against the pins.
 
     Per workload cluster: the version in platform.yaml, what the control plane and the machines
@@ -85,9 +85,10 @@ def upgrade_plan(file: PlatformFile = Path("platform.yaml"), kubeconfig: Kubecon
     from clusterctl_py.ops import upgrade as upgrade_ops
 
     spec = load_spec(file)
-    reader = upgrade_ops.default_reader(spec, kubeconfig)
-    clusters = [upgrade_ops.plan_cluster(c, reader.cluster(c.name, c.ns)) for c in spec.clusters]
-    management = upgrade_ops.plan_management(spec, reader.management())
+    with _management_api(kubeconfig, file, org) as api:
+        reader = upgrade_ops.default_reader(spec, api)
+        clusters = [upgrade_ops.plan_cluster(c, reader.cluster(c.name, c.ns)) for c in spec.clusters]
+        management = upgrade_ops.plan_management(spec, reader.management())
     for line in upgrade_ops.render_plan(clusters, management):
         typer.echo(line)
 
@@ -96,7 +97,14 @@ def upgrade_plan(file: PlatformFile = Path("platform.yaml"), kubeconfig: Kubecon
 def upgrade_apply(
     file: PlatformFile = Path("platform.yaml"),
     cluster: Annotated[Optional[str], typer.Option("--cluster", help="Only this workload cluster. Default: each, one after the other.")] = None,
-    to: Annotated[Optional[str], typer.Option("--to", help="Target version, e.g. v1.34.2. Default: the plan's next version.", show_default=False)] = None,
+    management: Annotated[
+        bool, typer.Option("--management", help="The management cluster's k3s instead (through system-upgrade-controller).")
+    ] = False,
+    to: Annotated[
+        Optional[str],
+        typer.Option("--to", help="Target version, e.g. v1.34.2 (with --management a k3s release, e.g. v1.34.1+k3s1). "
+                     "Default: the plan's next version.", show_default=False),
+    ] = None,
     org: Org = None,
     kubeconfig: Kubeconfig = None,
     poll: Annotated[float, typer.Option("--poll", min=0, help="Seconds between looks at the rollout.")] = 20.0,
@@ -106,9 +114,11 @@ def upgrade_apply(
 
     Writes the version into platform.yaml, applies the cluster's stack, then follows the rollout
     (control plane first, then each pool). Run it again after an interruption: a rollout under way
-    is followed, never bumped a second time.
+    is followed, never bumped a second time. With --management, the same for the management
+    cluster's k3s: management.k3sVersion, the capi stack (its upgrade Plan), then each server.
     """
     from clusterctl_py.cli.cluster import run_stacks, stack_engine
+    from clusterctl_py.errors import Problem, SpecError
     from clusterctl_py.ops import upgrade as upgrade_ops
 
     class Stacks:
@@ -118,13 +128,21 @@ def upgrade_apply(
         def up(self, spec, cluster_name):
             run_stacks("up", spec, file, cluster_name, self.engine, self.organization, parallel=1)
 
+        def up_capi(self, spec):
+            run_stacks("up", spec, file, None, self.engine, self.organization, parallel=1, capi_only=True)
+
+    if management and cluster:
+        raise SpecError([Problem("--management", "cannot be combined with --cluster: the management cluster's k3s and a workload"
+                                 " cluster are upgraded one at a time")])
     spec = load_spec(file)
     names = [spec.cluster(cluster).name] if cluster else [c.name for c in spec.clusters]
-    reader = upgrade_ops.default_reader(spec, kubeconfig)
-    upgrade_ops.apply(
-        file, spec, names, to, reader, Stacks(), typer.echo, lambda line: typer.echo(line, err=True),
-        poll=poll, timeout=timeout * 60,
-    )
+    options = dict(poll=poll, timeout=timeout * 60)
+    with _management_api(kubeconfig, file, org) as api:
+        reader, note = upgrade_ops.default_reader(spec, api), lambda line: typer.echo(line, err=True)
+        if management:
+            upgrade_ops.apply_k3s(file, spec, to, reader, Stacks(), typer.echo, note, **options)
+        else:
+            upgrade_ops.apply(file, spec, names, to, reader, Stacks(), typer.echo, note, **options)
 
 
 # --- kubeconfig, describe: reads of the management cluster ----------------------

@@ -84,6 +84,8 @@ _KNOWN = {
 }
 CAAPH_GROUP, CAAPH_VERSION = "addons.cluster.x-k8s.io", "v1alpha1"
 INVENTORY_GROUP, INVENTORY_VERSION = "clusterctl.cluster.x-k8s.io", "v1alpha3"
+# rancher/system-upgrade-controller's Plan (pkg/apis/upgrade.cattle.io/v1/types.go).
+SUC_GROUP, SUC_VERSION = "upgrade.cattle.io", "v1"
 
 TIMEOUT = (5.0, 30.0)  # seconds: connect, read
 RETRY_FOR = 60.0  # seconds a call may spend retrying
@@ -295,6 +297,24 @@ class Node:
 
 
 @dataclass(frozen=True)
+class UpgradePlan:
+    """A system-upgrade-controller Plan (upgrade.cattle.io/v1), as SUC v0.20 reports it.
+
+    `latest_version` is `spec.version` once SUC resolved it, with "+" as "-"
+    (pkg/upgrade/plan/plan.go MungeVersion); `applying` names the nodes whose
+    upgrade Jobs run now; the conditions are LatestResolved, Validated and
+    Complete (pkg/apis/upgrade.cattle.io/v1/types.go).
+    """
+
+    name: str
+    namespace: str
+    version: str | None  # spec.version
+    latest_version: str | None  # status.latestVersion
+    applying: tuple[str, ...]  # status.applying
+    conditions: Conditions
+
+
+@dataclass(frozen=True)
 class Kubeconfig:
     """Where the credentials for an API come from; the text itself never appears in a repr."""
 
@@ -384,7 +404,10 @@ class KubernetesApi(Protocol):
 
     def deployments(self, namespace: str, label_selector: str | None = None) -> list[Deployment]: ...
 
-    def nodes(self) -> list[Node]: ...
+    def nodes(self, label_selector: str | None = None) -> list[Node]: ...
+
+    def upgrade_plan(self, namespace: str, name: str) -> UpgradePlan:
+        """One system-upgrade-controller Plan; NotFound when SUC or the Plan is not there."""
 
     def secret_value(self, namespace: str, name: str, key: str) -> str:
         """One decoded value of a Secret; only where a command hands it to the user."""
@@ -610,6 +633,18 @@ def _deployment(obj: Mapping[str, Any]) -> Deployment:
             available=_int(status.get("availableReplicas")),
             up_to_date=_int(status.get("updatedReplicas")),
         ),
+        conditions=_conditions(status.get("conditions")),
+    )
+
+
+def _upgrade_plan(obj: Mapping[str, Any]) -> UpgradePlan:
+    meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
+    return UpgradePlan(
+        name=meta.get("name", ""),
+        namespace=meta.get("namespace", ""),
+        version=spec.get("version"),
+        latest_version=status.get("latestVersion"),
+        applying=tuple(str(n) for n in status.get("applying") or ()),
         conditions=_conditions(status.get("conditions")),
     )
 
@@ -939,8 +974,14 @@ class KubeClient:
                             label_selector=label_selector)
         return [_deployment(o) for o in items]
 
-    def nodes(self) -> list[Node]:
-        return [_node(o) for o in self._items("list Nodes", self._core.list_node)]
+    def nodes(self, label_selector: str | None = None) -> list[Node]:
+        return [_node(o) for o in self._items("list Nodes", self._core.list_node, label_selector=label_selector)]
+
+    def upgrade_plan(self, namespace: str, name: str) -> UpgradePlan:
+        return _upgrade_plan(self._call(
+            f"get Plan {namespace}/{name}",
+            self._objects.get_namespaced_custom_object, SUC_GROUP, SUC_VERSION, namespace, "plans", name,
+        ))
 
     def secret_value(self, namespace: str, name: str, key: str) -> str:
         what = f"get Secret {namespace}/{name}"
@@ -1026,6 +1067,7 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "Provider": _provider,
     "Deployment": _deployment,
     "Node": _node,
+    "Plan": _upgrade_plan,
 }
 
 

@@ -15,7 +15,7 @@ from clusterctl_py.fetch import fetch_text
 from clusterctl_py.render import capi_components as cc
 from clusterctl_py.render.yaml import dump_all
 
-CERT_MANAGER_NAMESPACE = "cert-manager"
+CERT_MANAGER_NAMESPACE = cc.CERT_MANAGER_NAMESPACE
 WEBHOOK_CONFIGURATIONS = frozenset(
     f"kubernetes:admissionregistration.k8s.io/v1:{kind}"
     for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")

@@ -20,6 +20,10 @@ from clusterctl_py.errors import ClusterctlError, Problem, SpecError
 from clusterctl_py.ops.engine import StackEngine, StackMissing
 
 
+class NoManagementApi(ClusterctlError):
+    """No management API to reach yet: its stack does not exist, or has no kubeconfig output (before the first `up`)."""
+
+
 def management_kubeconfig(
     *,
     flag: Path | None,
@@ -27,8 +31,12 @@ def management_kubeconfig(
     platform_file: Path,
     org: str | None,
     engine: Callable[[], StackEngine],
+    resolved: bool = False,
 ) -> Kubeconfig:
-    """The management API's kubeconfig; SpecError (exit 2) when none can be found, before any request."""
+    """The management API's kubeconfig; SpecError (exit 2) when none can be found, before any request.
+
+    `resolved`: `org` is the organisation the engine already resolved (`up` has), not to be asked again.
+    """
     if flag is not None:
         if not flag.is_file():
             raise SpecError([Problem("--kubeconfig", f"{flag}: no such file")])
@@ -39,10 +47,10 @@ def management_kubeconfig(
         if not any(Path(p).is_file() for p in paths):
             raise SpecError([Problem("KUBECONFIG", f"none of the files it lists exists: {listed}")])
         return Kubeconfig("KUBECONFIG", path=listed)
-    return _from_stack(platform_file, org, engine)
+    return _from_stack(platform_file, org, engine, resolved)
 
 
-def _from_stack(platform_file: Path, org: str | None, engine: Callable[[], StackEngine]) -> Kubeconfig:
+def _from_stack(platform_file: Path, org: str | None, engine: Callable[[], StackEngine], resolved: bool = False) -> Kubeconfig:
     from clusterctl_py import spec as spec_mod
     from clusterctl_py.ops.plan import management_stack
 
@@ -54,17 +62,17 @@ def _from_stack(platform_file: Path, org: str | None, engine: Callable[[], Stack
         )])
     spec = spec_mod.load(platform_file)
     stacks = engine()
-    run = management_stack(spec, platform_file, org=stacks.organization(org))
+    run = management_stack(spec, platform_file, org=org if resolved and org else stacks.organization(org))
     try:
         outputs = stacks.outputs(run)
     except StackMissing:
-        raise ClusterctlError(
+        raise NoManagementApi(
             f"there is no management stack {run.name} to read the kubeconfig from: run `clusterctl-py up -f {platform_file}` "
             "first, or pass --kubeconfig"
         ) from None
     text = outputs.get("kubeconfig")
     if not isinstance(text, str) or not text.strip():
-        raise ClusterctlError(f"the management stack {run.name} has no kubeconfig output yet: has `clusterctl-py up` finished?")
+        raise NoManagementApi(f"the management stack {run.name} has no kubeconfig output yet: has `clusterctl-py up` finished?")
     return Kubeconfig(f"stack {run.name} output kubeconfig", text=text)
 
 

@@ -48,8 +48,9 @@ def plan(
     *,
     org: str,
     cluster: str | None = None,
+    capi_only: bool = False,
 ) -> list[list[StackRun]]:
-    """The phases of stack runs for `action`.
+    """The phases of stack runs for `action`; `capi_only`: the capi stack alone (`upgrade apply --management`).
 
     Every stack gets the path of the one platform file rather than copies of
     its sections, so the stacks can never drift from what `validate` checked.
@@ -66,6 +67,8 @@ def plan(
         needs=(management,),
     )
 
+    if capi_only:
+        return [[capi]]
     if cluster is not None:
         spec.cluster(cluster)  # SpecError naming the defined clusters
     clusters = [

@@ -1,8 +1,9 @@
-"""Kubernetes upgrades of workload clusters: what runs, what may come next, and how far a rollout got.
+"""Kubernetes upgrades of workload clusters and of the management k3s: what runs, what may come next, how far a rollout got.
 
-Pure functions over records of what the management cluster shows (built
-from the API by the reader behind `ObservedState`), so every rule is tested
-on observed states without a cluster:
+Pure functions over what the management cluster shows (the Kubernetes
+client's records, read by `ApiReader` behind `ObservedState`), so every rule
+is tested on observed states without a cluster; `apply`, `apply_k3s` and the
+`up` hooks (`watching_up`, `wait_after_up`) put them to work:
 
 - What runs is the lowest version among the control plane and the
   machines' kubelets, not the version in platform.yaml, nor the
@@ -15,28 +16,51 @@ on observed states without a cluster:
   never lead it (https://kubernetes.io/releases/version-skew-policy/#kubelet).
 - Targets stay inside what the pinned CAPI and CAPH support
   (clusterctl_py/versions.py) and at or below the newest patch known there.
+- The management servers move through system-upgrade-controller's
+  k3s-server Plan, never to a lower k3s: rancher/k3s-upgrade
+  scripts/upgrade.sh refuses a downgrade and its failed job leaves the
+  server cordoned (see check_k3s_target).
 """
 
 from __future__ import annotations
 
 import re
 import time
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
 from clusterctl_py import spec_edit, versions
+from clusterctl_py.clients.errors import ClientError, NotFound, Unavailable
+from clusterctl_py.clients.kube import (
+    Condition,
+    ControlPlane,
+    Deployment,
+    Kubeconfig,
+    KubernetesApi,
+    Machine,
+    MachineDeployment,
+    Node,
+    Provider,
+    UpgradePlan,
+    find,
+)
 from clusterctl_py.errors import ClusterctlError, Problem, SpecError
-from clusterctl_py.render.capi_components import PROVIDERS
-from clusterctl_py.spec import KubernetesVersion
+from clusterctl_py.ops.access import NoManagementApi, management_kubeconfig
+from clusterctl_py.render import k3s_upgrade
+from clusterctl_py.render.capi_components import CERT_MANAGER_NAMESPACE, PROVIDERS
+from clusterctl_py.render.cluster import control_plane_name
+from clusterctl_py.spec import K3sVersion, KubernetesVersion
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from clusterctl_py.ops.engine import StackEngine
     from clusterctl_py.spec import ClusterSpec, PlatformSpec
 
-CONTROL_PLANE = "control-plane"  # Machine.group of control-plane machines
+CONTROL_PLANE = "control-plane"  # the group of control-plane machines (_group)
 
 Version = tuple[int, int, int]
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$")
@@ -57,78 +81,47 @@ def _minor(version: Version) -> str:
 
 
 # --- what the management cluster shows ------------------------------------------------
+# The records are the Kubernetes client's own dataclasses (clusterctl_py/clients/kube.py):
+# KubeadmControlPlane as ControlPlane, MachineDeployment, Machine, clusterctl's Provider,
+# cert-manager's Deployments and the management Nodes.
 
 
-@dataclass(frozen=True)
-class Condition:
-    """A v1beta2 condition (metav1.Condition): type, status True/False/Unknown, reason, message."""
-
-    type: str
-    status: str
-    reason: str = ""
-    message: str = ""
+def _group(machine: Machine) -> str:
+    """CONTROL_PLANE, or the MachineDeployment the machine belongs to (its deployment-name label)."""
+    return CONTROL_PLANE if machine.control_plane else (machine.deployment or "")
 
 
-@dataclass(frozen=True)
-class ControlPlane:
-    """The cluster's KubeadmControlPlane (controlplane.cluster.x-k8s.io/v1beta2)."""
-
-    name: str
-    version: str  # spec.version
-    status_version: str | None  # status.version: the oldest version among its machines
-    replicas: int  # spec.replicas
-    generation: int = 1
-    observed_generation: int = 1
-    conditions: tuple[Condition, ...] = ()
-
-
-@dataclass(frozen=True)
-class Deployment:
-    """One MachineDeployment (cluster.x-k8s.io/v1beta2) of the cluster."""
-
-    name: str
-    version: str  # spec.template.spec.version
-    replicas: int | None  # spec.replicas: the autoscaler's, None until CAPI defaults it
-    status_replicas: int | None = None
-    up_to_date_replicas: int | None = None
-    generation: int = 1
-    observed_generation: int = 1
-    conditions: tuple[Condition, ...] = ()
-
-
-@dataclass(frozen=True)
-class Machine:
-    """One Machine and the kubelet its node runs (status.nodeInfo.kubeletVersion)."""
-
-    name: str
-    group: str  # CONTROL_PLANE, or the name of its MachineDeployment
-    kubelet_version: str | None  # None until the machine has a node
+def _seen(obj: ControlPlane | MachineDeployment) -> bool:
+    """Has the controller seen the object's last change (status.observedGeneration >= metadata.generation)?"""
+    if obj.generation is None:
+        return True
+    return obj.observed_generation is not None and obj.observed_generation >= obj.generation
 
 
 @dataclass(frozen=True)
 class ClusterState:
     name: str
     control_plane: ControlPlane | None  # None: no KubeadmControlPlane (the cluster is not created)
-    deployments: tuple[Deployment, ...] = ()
+    deployments: tuple[MachineDeployment, ...] = ()
     machines: tuple[Machine, ...] = ()
 
 
 @dataclass(frozen=True)
-class InstalledProvider:
-    """One clusterctl inventory `Provider` (clusterctl.cluster.x-k8s.io/v1alpha3)."""
+class K3sState:
+    """The management cluster's k3s: its servers and system-upgrade-controller's server Plan."""
 
-    provider_name: str
-    type: str
-    version: str
+    # The k3s servers, whose kubelets report the k3s version (v1.33.5+k3s1).
+    servers: tuple[Node, ...]
+    # The k3s-server Plan (render/k3s_upgrade.py); None where system-upgrade-controller is not installed.
+    plan: UpgradePlan | None = None
 
 
 @dataclass(frozen=True)
 class ManagementState:
-    providers: tuple[InstalledProvider, ...]
-    # cert-manager's Deployments: name -> their app.kubernetes.io/version label (None: no label).
-    cert_manager: tuple[tuple[str, str | None], ...]
-    # The management servers: node name -> kubelet version, as k3s reports it (v1.33.5+k3s1).
-    k3s_nodes: tuple[tuple[str, str], ...]
+    providers: tuple[Provider, ...]
+    # cert-manager's Deployments (their app.kubernetes.io/version label says the version).
+    cert_manager: tuple[Deployment, ...]
+    k3s: K3sState
 
 
 class ObservedState(Protocol):
@@ -136,15 +129,48 @@ class ObservedState(Protocol):
 
     def management(self) -> ManagementState: ...
 
+    def k3s(self) -> K3sState: ...
+
     def cluster(self, name: str, namespace: str) -> ClusterState: ...
 
 
-def default_reader(spec: PlatformSpec, kubeconfig: Path | None = None) -> ObservedState:
-    """The reader for the management cluster of `spec`."""
-    raise ClusterctlError(
-        "upgrade needs the management cluster's API: this build cannot read it yet"
-        " (the Kubernetes client is not wired in); nothing was changed"
-    )
+class ApiReader:
+    """`ObservedState` from the management cluster's API.
+
+    A cluster costs 3 requests, whatever its size: its KubeadmControlPlane,
+    then its MachineDeployments and Machines each listed once with the label
+    `cluster.x-k8s.io/cluster-name`. k3s costs 2: the servers and the
+    k3s-server Plan; the management cluster 2 more: the Provider inventory and
+    cert-manager's Deployments.
+    """
+
+    def __init__(self, api: KubernetesApi, spec: PlatformSpec):
+        self.api = api
+        self.spec = spec
+
+    def cluster(self, name: str, namespace: str) -> ClusterState:
+        try:
+            cp = self.api.kubeadm_control_plane(namespace, control_plane_name(self.spec.cluster(name)))
+        except NotFound:
+            return ClusterState(name, None)
+        return ClusterState(name, cp, tuple(self.api.machine_deployments(namespace, name)), tuple(self.api.machines(namespace, name)))
+
+    def management(self) -> ManagementState:
+        return ManagementState(tuple(self.api.providers()), tuple(self.api.deployments(CERT_MANAGER_NAMESPACE)), self.k3s())
+
+    def k3s(self) -> K3sState:
+        # The servers, as the k3s server Plan selects them (k3s labels them control-plane "true").
+        servers = tuple(self.api.nodes(label_selector=f"{k3s_upgrade.CONTROL_PLANE_LABEL}=true"))
+        try:
+            plan = self.api.upgrade_plan(k3s_upgrade.NAMESPACE, k3s_upgrade.SERVER_PLAN)
+        except NotFound:
+            plan = None
+        return K3sState(servers, plan)
+
+
+def default_reader(spec: PlatformSpec, api: KubernetesApi) -> ObservedState:
+    """The reader of `spec`'s management cluster through `api`."""
+    return ApiReader(api, spec)
 
 
 # --- what runs -------------------------------------------------------------------------
@@ -158,14 +184,15 @@ def _not_created(name: str) -> NotCreated:
     return NotCreated(f"{name}: no KubeadmControlPlane found; the cluster is not created (`clusterctl-py up --cluster {name}` creates it)")
 
 
-def _condition(conditions: tuple[Condition, ...], kind: str) -> Condition | None:
-    return next((c for c in conditions if c.type == kind), None)
-
-
 def _said(c: Condition) -> str:
     """A condition's message on one line (CAPI writes "Rolling out 2 ...\\n* Version v1.33.4, v1.34.2 required")."""
     lines = [line.strip().removeprefix("* ") for line in c.message.splitlines() if line.strip()]
     return "; ".join(lines) or c.reason
+
+
+def _wanted(cp: ControlPlane, machines: list[Machine]) -> int:
+    """How many machines the control plane wants: spec.replicas (CAPI defaults it), else as many as it has."""
+    return cp.replicas.desired if cp.replicas.desired is not None else len(machines)
 
 
 def running_versions(state: ClusterState) -> list[Version]:
@@ -200,9 +227,9 @@ def rollout(state: ClusterState) -> Rollout:
     cp = state.control_plane
     if cp is None:
         return Rollout(False)
-    cp_machines = [m for m in state.machines if m.group == CONTROL_PLANE]
+    cp_machines = [m for m in state.machines if _group(m) == CONTROL_PLANE]
     want = parse(cp.version)
-    if cp.observed_generation < cp.generation:
+    if not _seen(cp):
         return Rollout(True, f"the control plane's change to {cp.version} is not picked up by its controller yet")
     if not cp.status_version:
         return Rollout(True, "the control plane has no machine running yet")
@@ -211,26 +238,27 @@ def rollout(state: ClusterState) -> Rollout:
         return Rollout(
             True,
             f"the control plane is moving from {cp.status_version} to {cp.version}"
-            f" ({on} of {cp.replicas} machines on {cp.version})",
+            f" ({on} of {_wanted(cp, cp_machines)} machines on {cp.version})",
         )
     for kind, status in (("RollingOut", "True"), ("MachinesUpToDate", "False")):
-        c = _condition(cp.conditions, kind)
+        c = find(cp.conditions, kind)
         if c is not None and c.status == status:
             return Rollout(True, f"the control plane reports {kind}={status}: {_said(c)}")
     for m in cp_machines:
         if m.kubelet_version is None or parse(m.kubelet_version) != want:
             return Rollout(True, f"control-plane machine {m.name} runs {m.kubelet_version or 'no node yet'}, not {cp.version}")
     for md in state.deployments:
-        mine = [m for m in state.machines if m.group == md.name]
+        mine = [m for m in state.machines if _group(m) == md.name]
         md_want = parse(md.version)
-        if md.observed_generation < md.generation:
+        if not _seen(md):
             return Rollout(True, f"the change of MachineDeployment {md.name} to {md.version} is not picked up by its controller yet")
         for kind, status in (("RollingOut", "True"), ("MachinesUpToDate", "False")):
-            c = _condition(md.conditions, kind)
+            c = find(md.conditions, kind)
             if c is not None and c.status == status:
                 return Rollout(True, f"MachineDeployment {md.name} reports {kind}={status}: {_said(c)}")
-        if md.up_to_date_replicas is not None and md.status_replicas is not None and md.up_to_date_replicas < md.status_replicas:
-            return Rollout(True, f"MachineDeployment {md.name} has {md.up_to_date_replicas} of {md.status_replicas} machines up to date")
+        up, current = md.replicas.up_to_date, md.replicas.current
+        if up is not None and current is not None and up < current:
+            return Rollout(True, f"MachineDeployment {md.name} has {up} of {current} machines up to date")
         behind = [m for m in mine if m.kubelet_version and parse(m.kubelet_version) != md_want]
         if behind:
             return Rollout(
@@ -257,6 +285,7 @@ class Progress:
     target: str
     phases: tuple[Phase, ...]
     settling: str = ""  # what the controllers still report once every machine runs the target
+    unit: str = "machine"  # what is counted: machines of a workload cluster, k3s servers
 
     @property
     def done(self) -> bool:
@@ -270,9 +299,9 @@ class Progress:
         phase = self.current
         if phase is None:
             settling = f"; waiting for the controllers: {self.settling}" if self.settling else ""
-            return f"{self.cluster}: {self.target} on every machine{settling} ({elapsed} elapsed)"
+            return f"{self.cluster}: {self.target} on every {self.unit}{settling} ({elapsed} elapsed)"
         step = f"phase {self.phases.index(phase) + 1}/{len(self.phases)} {phase.name}"
-        what = f"{phase.replaced}/{phase.total} machines on {self.target}"
+        what = f"{phase.replaced}/{phase.total} {self.unit}s on {self.target}"
         return f"{self.cluster}: {step}: {what}{', ' + phase.waiting if phase.waiting else ''} ({elapsed} elapsed)"
 
 
@@ -288,22 +317,22 @@ def progress(state: ClusterState, target: str) -> Progress:
     cp = state.control_plane
     if cp is None:
         raise _not_created(state.name)
-    cp_machines = [m for m in state.machines if m.group == CONTROL_PLANE]
+    cp_machines = [m for m in state.machines if _group(m) == CONTROL_PLANE]
     cp_on = _on(cp_machines, want)
     cp_done = (
         parse(cp.version) == want
-        and cp.observed_generation >= cp.generation
+        and _seen(cp)
         and cp.status_version is not None
         and parse(cp.status_version) == want
-        and cp_on == len(cp_machines) >= cp.replicas
+        and cp_on == len(cp_machines) >= _wanted(cp, cp_machines)
     )
     cp_waiting = "" if parse(cp.version) == want else f"its KubeadmControlPlane still asks for {cp.version}"
-    phases.append(Phase("control plane", cp_on, cp.replicas, cp_done, cp_waiting))
+    phases.append(Phase("control plane", cp_on, _wanted(cp, cp_machines), cp_done, cp_waiting))
     for md in state.deployments:
-        mine = [m for m in state.machines if m.group == md.name]
+        mine = [m for m in state.machines if _group(m) == md.name]
         on = _on(mine, want)
-        total = md.replicas if md.replicas is not None else (md.status_replicas or 0)
-        done = parse(md.version) == want and md.observed_generation >= md.generation and on == len(mine) >= total
+        total = md.replicas.desired if md.replicas.desired is not None else (md.replicas.current or 0)
+        done = parse(md.version) == want and _seen(md) and on == len(mine) >= total
         if parse(md.version) != want:
             waiting = f"its MachineDeployment still asks for {md.version}"
         elif not cp_done and not done:
@@ -327,6 +356,16 @@ def follow(
     cluster: ClusterSpec,
     target: str,
     say: Callable[[str], None],
+    **options,
+) -> Progress:
+    """Read the cluster every `poll` seconds until `target` runs on every machine (see `watch`)."""
+    return watch(lambda: progress(reader.cluster(cluster.name, cluster.ns), target), f"--cluster {cluster.name}", say, **options)
+
+
+def watch(
+    look: Callable[[], Progress],
+    again: str,
+    say: Callable[[str], None],
     *,
     poll: float = 20.0,
     timeout: float = 3 * 3600.0,
@@ -334,18 +373,18 @@ def follow(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Progress:
-    """Read the cluster every `poll` seconds until `target` runs on every machine.
+    """`look()` every `poll` seconds until the progress it reads is done.
 
     `say` gets a line when the progress changes, and every `quiet` seconds
     while it does not (so a long drain still shows signs of life). Past
     `timeout` the rollout goes on in the cluster, and following it ends with
-    an error that says how to follow it again.
+    an error that says how to follow it again (`upgrade apply {again}`).
     """
     started = clock()
     shown: tuple | None = None
     last = started
     while True:
-        now = progress(reader.cluster(cluster.name, cluster.ns), target)
+        now = look()
         elapsed = clock() - started
         key = (now.current, now.settling)
         if key != shown or clock() - last >= quiet:
@@ -355,9 +394,9 @@ def follow(
             return now
         if elapsed >= timeout:
             raise ClusterctlError(
-                f"{cluster.name}: {target} is still rolling out after {int(timeout // 60)} minutes"
+                f"{now.cluster}: {now.target} is still rolling out after {int(timeout // 60)} minutes"
                 f" ({now.line(_elapsed(elapsed))}); it goes on in the cluster:"
-                f" `clusterctl-py upgrade apply --cluster {cluster.name}` follows it again"
+                f" `clusterctl-py upgrade apply {again}` follows it again"
             )
         sleep(poll)
 
@@ -376,6 +415,9 @@ class Stacks(Protocol):
 
     def up(self, spec: PlatformSpec, cluster: str) -> None:
         """Apply the cluster's stack; raise if it failed."""
+
+    def up_capi(self, spec: PlatformSpec) -> None:
+        """Apply the capi stack (system-upgrade-controller's k3s-server Plan); raise if it failed."""
 
 
 def apply(
@@ -437,14 +479,142 @@ def apply(
                 stacks.prepare(spec, name)
                 prepared = True
             stacks.up(spec, name)
-        try:
-            follow(reader, spec.cluster(name), now.target, note, poll=poll, timeout=timeout, sleep=sleep)
-        except KeyboardInterrupt:
-            raise Interrupted(
-                f"interrupted: the rollout of {now.target} goes on in the cluster;"
-                f" `clusterctl-py upgrade apply --cluster {name}` follows it again"
-            ) from None
+        _follow_to_the_end(reader, spec.cluster(name), now.target, note, poll=poll, timeout=timeout, sleep=sleep)
         say(f"{name}: {now.target} on every machine")
+
+
+def _follow_to_the_end(reader: ObservedState, cluster: ClusterSpec, target: str, note: Callable[[str], None], **options) -> None:
+    _to_the_end(
+        lambda: follow(reader, cluster, target, note, **options),
+        cluster.name, f"the rollout of {target}", "the cluster", f"--cluster {cluster.name}",
+    )
+
+
+def _to_the_end(following: Callable[[], Progress], who: str, what: str, where: str, again: str) -> None:
+    """Run `following`; stopped by Ctrl-C or a lost API, say that `what` goes on and how to follow it again.
+
+    The rollout does not depend on us watching it: the controllers carry on.
+    """
+    hint = f"{what} goes on in {where}; `clusterctl-py upgrade apply {again}` follows it again"
+    try:
+        following()
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: {hint}") from None
+    except ClientError as exc:
+        raise ClusterctlError(f"{exc}\n{who}: {hint}") from None
+
+
+# --- `up` and Kubernetes versions --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpWatch:
+    """What `up` found before running any stack: the reader, and cluster -> the version to wait for."""
+
+    reader: ObservedState | None  # None: the management API is not there yet, nothing to check or wait for
+    targets: dict[str, str]
+    k3s: str | None = None  # the k3s version the capi stack asks the servers for, if it changes
+
+
+def before_up(
+    spec: PlatformSpec, clusters: list[str], reader: ObservedState, source: str | None = None, k3s: bool = False
+) -> dict[str, str]:
+    """Each cluster's Kubernetes version change (cluster -> version); SpecError lists every one refused.
+
+    `k3s`: the capi stack runs too, so management.k3sVersion reaches the k3s-server Plan: checked as well.
+    """
+    problems, targets = [], {}
+    if k3s:
+        try:
+            targets[K3S_FIELD] = up_k3s_target(spec, reader.k3s())
+        except SpecError as exc:
+            problems += exc.problems
+    for name in clusters:
+        cluster = spec.cluster(name)
+        try:
+            target = up_target(cluster, reader.cluster(cluster.name, cluster.ns))
+        except SpecError as exc:
+            problems += exc.problems
+            continue
+        if target is not None:
+            targets[name] = target
+    if problems:
+        raise SpecError(problems, source)
+    return targets
+
+
+def up_kubeconfig(spec: PlatformSpec, platform_file: Path, organization: str, engine: StackEngine) -> Kubeconfig:
+    """The management API as `up` reaches it, the one its stacks apply to: the management stack's kubeconfig
+    output (never KUBECONFIG, which may name another cluster); NoManagementApi until the capi stack exists,
+    since no workload cluster can exist before it."""
+    from clusterctl_py.ops.plan import plan
+
+    capi = next(run for phase in plan(spec, "up", platform_file, org=organization) for run in phase if run.program == "capi")
+    if not engine.exists(capi):
+        raise NoManagementApi(f"there is no capi stack {capi.name} yet, so no workload cluster to check")
+    return management_kubeconfig(flag=None, environ={}, platform_file=platform_file, org=organization, engine=lambda: engine, resolved=True)
+
+
+@contextmanager
+def watching_up(
+    spec: PlatformSpec,
+    clusters: list[str],
+    *,
+    kubeconfig: Callable[[], Kubeconfig],
+    connect: Callable[[Kubeconfig], KubernetesApi],
+    note: Callable[[str], None],
+    source: str | None = None,
+    k3s: bool = False,
+) -> Iterator[UpWatch]:
+    """Before `up` runs a stack: refuse Kubernetes version changes the clusters cannot take now.
+
+    Without a management API yet (the first `up`: no management stack, or
+    its API not answering), there is no cluster to check: that is a note,
+    not an error, and nothing is waited for.
+    """
+    skipped = "Kubernetes version changes are not checked, and `up` does not wait for rollouts"
+    try:
+        config = kubeconfig()
+    except NoManagementApi as exc:
+        note(f"{exc}; {skipped}")
+        yield UpWatch(None, {})
+        return
+    with closing(connect(config)) as api:
+        reader = ApiReader(api, spec)
+        try:
+            targets = before_up(spec, clusters, reader, source, k3s)
+        except Unavailable as exc:
+            note(f"{exc}; {skipped}")
+            yield UpWatch(None, {})
+            return
+        k3s_target = targets.pop(K3S_FIELD, None)
+        yield UpWatch(reader, targets, k3s_target)
+
+
+def wait_after_up(
+    spec: PlatformSpec,
+    watch: UpWatch,
+    say: Callable[[str], None],
+    note: Callable[[str], None],
+    *,
+    poll: float = 20.0,
+    timeout: float = 3 * 3600.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """After the stacks ran: follow each cluster whose version changed until every machine runs it.
+
+    The objects are patched when the stack returns, but nothing in them
+    waits for the machines (the Cluster stays Available, its spec does not
+    change), which roll for tens of minutes: the KubeadmControlPlane first
+    (status.version, MachinesUpToDate), then each MachineDeployment.
+    """
+    for name, target in watch.targets.items():
+        note(f"{name}: Kubernetes {target} rolls out now: following it, control plane first, then each pool")
+        _follow_to_the_end(watch.reader, spec.cluster(name), target, note, poll=poll, timeout=timeout, sleep=sleep)
+        say(f"{name}: {target} on every machine")
+    if watch.k3s is not None:
+        say(f"management: system-upgrade-controller moves the k3s servers to {watch.k3s}, one at a time;"
+            " `clusterctl-py upgrade apply --management` follows it")
 
 
 # --- choosing the next version ---------------------------------------------------------
@@ -521,6 +691,49 @@ class Step:
     message: str
 
 
+def _file_target(cluster: ClusterSpec, state: ClusterState, lowest: Version, highest: Version, now: Rollout) -> str | None:
+    """The version platform.yaml's kubernetesVersion moves the cluster to, checked against what runs; None: no change.
+
+    During a rollout only the version being rolled out is accepted: the
+    KubeadmControlPlane webhook compares a new spec.version with the old
+    spec only, not with what the machines run (kubernetes-sigs/cluster-api
+    controlplane/kubeadm/internal/webhooks/kubeadmcontrolplane.go
+    validateVersion), so it would let a second minor through.
+    """
+    name, cp = cluster.name, state.control_plane
+    field = f"clusters[name={name}].kubernetesVersion"
+    in_file = parse(cluster.kubernetes_version)
+    if now.in_progress:
+        if in_file != parse(cp.version):
+            raise SpecError([Problem(field, f"{cluster.kubernetes_version} refused: {name} is rolling out {cp.version} ({now.reason});"
+                                     f" set it back to {cp.version} until that is done")])
+        return cp.version
+    if in_file < highest:
+        raise SpecError([Problem(field, f"{cluster.kubernetes_version} is older than {show(highest)}, which {name} runs;"
+                                 f" Kubernetes is never downgraded: set it to {show(highest)} or newer")])
+    if in_file != lowest:
+        return check_target(name, cluster.kubernetes_version, lowest, highest, field=field)
+    return None
+
+
+def up_target(cluster: ClusterSpec, state: ClusterState) -> str | None:
+    """Before `up`: the Kubernetes version `up` moves `cluster` to (to wait for once its stack ran), or None.
+
+    None when nothing changes version: the cluster is not created yet, no
+    machine runs yet, or every machine already runs what platform.yaml asks
+    for. SpecError when the file asks for what the cluster cannot take now
+    (a second bump during a rollout, a downgrade, more than one minor).
+    """
+    if state.control_plane is None:
+        return None
+    found = running_versions(state)
+    if not found:
+        return None
+    lowest, highest = min(found), max(found)
+    target = _file_target(cluster, state, lowest, highest, rollout(state))
+    return target if target is not None and parse(target) != lowest else None
+
+
 def next_step(cluster: ClusterSpec, state: ClusterState, to: str | None) -> Step:
     """Bump, resume or refuse, decided from platform.yaml and what the cluster shows.
 
@@ -537,27 +750,19 @@ def next_step(cluster: ClusterSpec, state: ClusterState, to: str | None) -> Step
         raise ClusterctlError(f"{name}: no machine runs yet; wait until the cluster is up, then upgrade it")
     lowest, highest = min(found), max(found)
     in_file = parse(cluster.kubernetes_version)
-    field = f"clusters[name={name}].kubernetesVersion"
     now = rollout(state)
 
     def objects_ask_for(target: str) -> bool:
         want = parse(target)
         return parse(cp.version) == want and all(parse(md.version) == want for md in state.deployments)
 
+    if now.in_progress and to is not None and parse(to) != parse(cp.version):
+        raise SpecError([Problem("--to", f"{to} refused: {name} is rolling out {cp.version} ({now.reason}); a second bump"
+                                 f" waits until it is done: `clusterctl-py upgrade apply --cluster {name}` follows it")])
+    target = _file_target(cluster, state, lowest, highest, now)
     if now.in_progress:
-        target = cp.version
-        if to is not None and parse(to) != parse(target):
-            raise SpecError([Problem("--to", f"{to} refused: {name} is rolling out {target} ({now.reason}); a second bump"
-                                     f" waits until it is done: `clusterctl-py upgrade apply --cluster {name}` follows it")])
-        if in_file != parse(target):
-            raise SpecError([Problem(field, f"{cluster.kubernetes_version} refused: {name} is rolling out {target} ({now.reason});"
-                                     f" set it back to {target} until that is done")])
         return Step(target, False, not objects_ask_for(target), f"{name}: resuming the rollout of {target}: {now.reason}")
-    if in_file < highest:
-        raise SpecError([Problem(field, f"{cluster.kubernetes_version} is older than {show(highest)}, which {name} runs;"
-                                 f" Kubernetes is never downgraded: set it to {show(highest)} or newer")])
-    if in_file != lowest:
-        target = check_target(name, cluster.kubernetes_version, lowest, highest, field=field)
+    if target is not None:
         if to is not None and parse(to) != in_file:
             raise SpecError([Problem("--to", f"{to} refused: platform.yaml asks {name} for {target}, which is not rolled out"
                                      f" everywhere yet; roll that out first: `clusterctl-py upgrade apply --cluster {name}`")])
@@ -676,6 +881,227 @@ def _compare(installed: str, pinned: str) -> str:
     return "newer than pinned: this clusterctl-py would move it back"
 
 
+# --- the management cluster's k3s ---------------------------------------------------
+# k3s servers ignore user-data changes; they move through system-upgrade-controller's
+# k3s-server Plan (render/k3s_upgrade.py), which runs rancher/k3s-upgrade on one server
+# at a time: cordon, swap the binary, restart k3s, uncordon.
+
+K3S_FIELD = "management.k3sVersion"
+_K3S_VERSION = TypeAdapter(K3sVersion)
+
+
+def _k3s_versions(state: K3sState) -> list[str]:
+    """The k3s version each server runs (its kubelet's), oldest first; servers not reporting one left out."""
+    return sorted((n.kubelet_version for n in state.servers if n.kubelet_version and _order(n.kubelet_version)), key=_order)
+
+
+def _k3s_on(state: K3sState, version: str) -> int:
+    return sum(1 for n in state.servers if n.kubelet_version and _order(n.kubelet_version) == _order(version))
+
+
+def _munged(version: str) -> str:
+    # status.latestVersion is spec.version with "+" as "-" (rancher/system-upgrade-controller pkg/upgrade/plan/plan.go MungeVersion).
+    return version.replace("+", "-")
+
+
+def _plan_failed(plan: UpgradePlan | None) -> Condition | None:
+    """The Plan's Complete condition when a job of it failed (pkg/upgrade/handle_batch.go: False, reason JobFailed)."""
+    complete = find(plan.conditions, "Complete") if plan is not None else None
+    return complete if complete is not None and complete.status == "False" and complete.reason == "JobFailed" else None
+
+
+def k3s_rollout(state: K3sState) -> Rollout:
+    """Whether system-upgrade-controller is moving the servers to its Plan's version, and why that is the conclusion.
+
+    Read from the Plan's status as SUC v0.20 keeps it (pkg/upgrade/handle_upgrade.go):
+    status.latestVersion once the new spec.version is resolved, status.applying
+    while jobs run, Complete True once every selected server carries the Plan's
+    hash; and from the servers' kubelets. A failed job is no rollout in progress.
+    """
+    plan = state.plan
+    if plan is None or not plan.version or _plan_failed(plan):
+        return Rollout(False)
+    on, total = _k3s_on(state, plan.version), len(state.servers)
+    if plan.latest_version != _munged(plan.version):
+        return Rollout(True, f"system-upgrade-controller has not taken up the Plan's {plan.version} yet")
+    if plan.applying:
+        return Rollout(True, f"upgrading {', '.join(plan.applying)} to {plan.version} ({on} of {total} servers on it)")
+    complete = find(plan.conditions, "Complete")
+    if complete is None or complete.status != "True":
+        what = f"Complete={complete.status} ({complete.reason})" if complete is not None else "no Complete condition"
+        return Rollout(True, f"the k3s-server Plan reports {what} ({on} of {total} servers on {plan.version})")
+    if any(_order(v) < _order(plan.version) for v in _k3s_versions(state)):
+        return Rollout(True, f"{on} of {total} servers report {plan.version}")
+    return Rollout(False)
+
+
+class K3sUpgradeFailed(ClusterctlError):
+    """A job of the k3s-server Plan failed; its server stays cordoned."""
+
+
+def _failed(plan: UpgradePlan, complete: Condition) -> K3sUpgradeFailed:
+    nodes = ", ".join(plan.applying) or "the server"
+    return K3sUpgradeFailed(
+        f"management: the k3s upgrade to {plan.version} failed: {complete.message or complete.reason};"
+        f" system-upgrade-controller keeps {nodes} cordoned until a job there completes"
+        f" (`kubectl -n system-upgrade logs -l upgrade.cattle.io/plan={plan.name}` says why);"
+        " fix the cause, then `clusterctl-py upgrade apply --management` follows it again"
+    )
+
+
+def check_k3s_target(to: str, lowest: str, highest: str, field: str = "--to") -> str:
+    """`to` as the k3s version the servers may move to next, or SpecError naming the rule it breaks."""
+
+    def refuse(message: str) -> SpecError:
+        return SpecError([Problem(field, message)])
+
+    try:
+        normal = _K3S_VERSION.validate_python(to)  # the spec's own format and range messages
+    except ValidationError as err:
+        raise refuse(err.errors(include_url=False)[0]["msg"]) from None
+    low = parse(lowest)
+    allowed = f"{highest} or a newer k3s release of v{low[0]}.{low[1]} or v{low[0]}.{low[1] + 1}"
+    if _order(normal) < _order(highest):
+        # rancher/k3s-upgrade scripts/upgrade.sh replace_binary exits 1 on an older version or build
+        # ("Current ... is higher than ..."), and system-upgrade-controller uncordons a server only after
+        # its job completed (rancher/system-upgrade-controller pkg/upgrade/handle_batch.go).
+        raise refuse(
+            f"{normal} is older than {highest}, which the management servers run; k3s is never downgraded:"
+            f" k3s-upgrade refuses, and its failed job leaves the server cordoned; allowed: {allowed}"
+        )
+    target = parse(normal)
+    if target[:2] > (low[0], low[1] + 1):
+        raise refuse(
+            f"{normal} is {target[1] - low[1]} minor versions ahead of {lowest}, the oldest k3s a management server runs;"
+            f" k3s upgrades go one minor at a time (Kubernetes version skew policy); allowed: {allowed}"
+        )
+    return normal
+
+
+def k3s_step(spec: PlatformSpec, state: K3sState, to: str | None) -> Step:
+    """Bump, resume or refuse the management k3s, decided from platform.yaml, the servers and the Plan."""
+    running = _k3s_versions(state)
+    if not running:
+        raise ClusterctlError(
+            "management: no k3s server found (nodes labelled node-role.kubernetes.io/control-plane=true);"
+            " is the kubeconfig the management cluster's?"
+        )
+    if state.plan is None:
+        raise ClusterctlError(
+            "management: system-upgrade-controller's Plan system-upgrade/k3s-server is not there;"
+            " `clusterctl-py up` installs it with Cluster API (the capi stack)"
+        )
+    lowest, highest = running[0], running[-1]
+    in_file, asked = spec.management.k3s_version, state.plan.version or ""
+    now = k3s_rollout(state)
+    if now.in_progress:
+        if to is not None and _order(to) != _order(asked):
+            raise SpecError([Problem("--to", f"{to} refused: the management servers are moving to {asked} ({now.reason});"
+                                     " a second bump waits until it is done: `clusterctl-py upgrade apply --management` follows it")])
+        if _order(in_file) != _order(asked):
+            raise SpecError([Problem(K3S_FIELD, f"{in_file} refused: the management servers are moving to {asked} ({now.reason});"
+                                     f" set it back to {asked} until that is done")])
+        return Step(asked, False, False, f"management: resuming the k3s upgrade to {asked}: {now.reason}")
+    if _order(in_file) != _order(lowest) or _order(lowest) != _order(highest):
+        target = check_k3s_target(in_file, lowest, highest, field=K3S_FIELD)
+        if to is not None and _order(to) != _order(in_file):
+            raise SpecError([Problem("--to", f"{to} refused: platform.yaml asks the management servers for {in_file}, which not"
+                                     " every server runs yet; roll that out first: `clusterctl-py upgrade apply --management`")])
+        return Step(target, False, _order(asked) != _order(target), f"management: moving k3s to {target}, which platform.yaml already asks for")
+    if to is not None:
+        target = check_k3s_target(to, lowest, highest)
+    elif _order(versions.K3S) > _order(lowest):
+        try:
+            target = check_k3s_target(versions.K3S, lowest, highest)
+        except SpecError:
+            return Step(None, False, False, f"management k3s runs {lowest}; the pinned {versions.K3S} is more than one minor"
+                                            " ahead: `--to` a k3s release of the next minor first")
+    else:
+        return Step(None, False, False, f"management k3s runs {lowest}, not older than the pinned {versions.K3S};"
+                                        " nothing to upgrade (`--to` picks a newer k3s release)")
+    if _order(target) == _order(lowest):
+        return Step(None, False, False, f"management k3s already runs {target} on every server; nothing to upgrade")
+    return Step(target, True, True, f"management: k3s {lowest} -> {target}")
+
+
+def up_k3s_target(spec: PlatformSpec, state: K3sState) -> str | None:
+    """Before `up` applies the capi stack: the k3s version management.k3sVersion moves the servers to, or None.
+
+    SpecError for what the servers cannot take: a lower version (k3s-upgrade
+    refuses it and leaves the server cordoned), more than one minor, or a
+    second version during an upgrade.
+    """
+    running = _k3s_versions(state)
+    if not running or state.plan is None:
+        return None
+    in_file, asked, now = spec.management.k3s_version, state.plan.version or "", k3s_rollout(state)
+    if now.in_progress:
+        if _order(in_file) != _order(asked):
+            raise SpecError([Problem(K3S_FIELD, f"{in_file} refused: the management servers are moving to {asked} ({now.reason});"
+                                     f" set it back to {asked} until that is done")])
+        return asked
+    target = check_k3s_target(in_file, running[0], running[-1], field=K3S_FIELD)
+    return None if _order(target) == _order(running[0]) == _order(running[-1]) else target
+
+
+def k3s_progress(state: K3sState, target: str) -> Progress:
+    """How far the servers got to `target`; K3sUpgradeFailed when a job of the Plan for it failed."""
+    plan = state.plan
+    asks = plan is not None and _order(plan.version or "") == _order(target)
+    if asks:
+        failed = _plan_failed(plan)
+        if failed is not None:
+            raise _failed(plan, failed)
+    on, total = _k3s_on(state, target), len(state.servers)
+    waiting = "" if asks else f"its Plan still asks for {plan.version if plan is not None else 'nothing (no Plan)'}"
+    done = asks and on == total
+    settling = k3s_rollout(state).reason if done else ""
+    return Progress("management", target, (Phase("k3s servers", on, total, done, waiting),), settling, unit="server")
+
+
+def follow_k3s(reader: ObservedState, target: str, say: Callable[[str], None], **options) -> Progress:
+    """Read the servers and the Plan every `poll` seconds until every server runs `target` (see `watch`)."""
+    return watch(lambda: k3s_progress(reader.k3s(), target), "--management", say, **options)
+
+
+def apply_k3s(
+    file: Path,
+    spec: PlatformSpec,
+    to: str | None,
+    reader: ObservedState,
+    stacks: Stacks,
+    say: Callable[[str], None],
+    note: Callable[[str], None],
+    *,
+    poll: float = 20.0,
+    timeout: float = 3 * 3600.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Move the management servers' k3s: write management.k3sVersion, apply the capi stack (its Plan), follow SUC.
+
+    As `apply`: every refusal comes first, each part already done is skipped,
+    and running it again after an interruption follows what runs.
+    """
+    now = k3s_step(spec, reader.k3s(), to)
+    say(now.message)
+    if now.target is None:
+        return
+    if now.write or now.run_stack:
+        stacks.prepare(spec, None)
+    if now.write:
+        edited = spec_edit.prepare(file, [spec_edit.Edit(K3S_FIELD, now.target)])
+        spec_edit.write(edited)
+        spec = edited.spec
+        say(f"{file}: {K3S_FIELD} set to {now.target}")
+    if now.run_stack:
+        stacks.up_capi(spec)
+    _to_the_end(
+        lambda: follow_k3s(reader, now.target, note, poll=poll, timeout=timeout, sleep=sleep),
+        "management", f"the k3s upgrade to {now.target}", "the management cluster", "--management",
+    )
+    say(f"management: k3s {now.target} on every server")
+
+
 def plan_management(spec: PlatformSpec, state: ManagementState) -> list[ComponentPlan]:
     rows = []
     for pinned in PROVIDERS:
@@ -692,32 +1118,51 @@ def plan_management(spec: PlatformSpec, state: ManagementState) -> list[Componen
             rows.append(ComponentPlan(f"{p.provider_name} ({p.type})", p.version, "-", "not installed by clusterctl-py"))
 
     # Installed with Helm, so clusterctl would call it externally managed: its Deployments' version label says.
-    labels = {v for _, v in state.cert_manager}
+    labels = {d.version for d in state.cert_manager}
     if not state.cert_manager:
         rows.append(ComponentPlan("cert-manager", "not installed", versions.CERT_MANAGER, "missing: `clusterctl-py up` installs it"))
     elif None in labels:
-        unlabelled = ", ".join(n for n, v in state.cert_manager if v is None)
+        unlabelled = ", ".join(d.name for d in state.cert_manager if d.version is None)
         rows.append(ComponentPlan("cert-manager", "unknown", versions.CERT_MANAGER, f"no app.kubernetes.io/version label on {unlabelled}"))
     elif len(labels) > 1:
-        mixed = ", ".join(f"{n} {v}" for n, v in state.cert_manager)
+        mixed = ", ".join(f"{d.name} {d.version}" for d in state.cert_manager)
         rows.append(ComponentPlan("cert-manager", mixed, versions.CERT_MANAGER, "mixed versions"))
     else:
         (only,) = labels
         rows.append(ComponentPlan("cert-manager", only, versions.CERT_MANAGER, _compare(only, versions.CERT_MANAGER)))
 
-    wanted = spec.management.k3s_version
-    k3s = sorted({v for _, v in state.k3s_nodes})
-    if not k3s:
-        rows.append(ComponentPlan("k3s (management)", "no server found", wanted, "unknown"))
-    elif len(k3s) > 1:
-        rows.append(ComponentPlan("k3s (management)", ", ".join(k3s), wanted, "servers differ"))
-    else:
-        status = _compare(k3s[0], wanted)
-        lo = parse(k3s[0])
-        if lo is not None and not versions.KUBERNETES_MIN <= lo[:2] <= versions.KUBERNETES_MAX:
-            status += f"; outside Cluster API {versions.CAPI}'s management range {versions.supported_kubernetes()}"
-        rows.append(ComponentPlan("k3s (management)", k3s[0], wanted, status))
+    rows.append(_plan_k3s(spec, state.k3s))
     return rows
+
+
+def _plan_k3s(spec: PlatformSpec, state: K3sState) -> ComponentPlan:
+    """The k3s row: what the servers run against management.k3sVersion, and what `upgrade apply --management` would do."""
+    wanted, name = spec.management.k3s_version, "k3s (management)"
+    running = _k3s_versions(state)
+    if not running:
+        return ComponentPlan(name, "no server found", wanted, "unknown")
+    lowest, highest = running[0], running[-1]
+    installed = ", ".join(sorted(set(running), key=_order))
+    now, failed = k3s_rollout(state), _plan_failed(state.plan)
+    if now.in_progress:
+        return ComponentPlan(name, installed, wanted, f"upgrading: {now.reason}; `clusterctl-py upgrade apply --management` follows it")
+    if failed is not None:
+        return ComponentPlan(name, installed, wanted, str(_failed(state.plan, failed)).removeprefix("management: "))
+    try:
+        check_k3s_target(wanted, lowest, highest, field=K3S_FIELD)
+    except SpecError as exc:
+        status = f"platform.yaml refused: {exc.problems[0].message}"
+    else:
+        if _order(lowest) != _order(highest):
+            status = "servers differ: `clusterctl-py upgrade apply --management` moves them all to platform.yaml's"
+        elif _order(wanted) == _order(lowest):
+            status = "up to date"
+        else:
+            status = "older than pinned: `clusterctl-py upgrade apply --management` moves it"
+    lo = parse(lowest)
+    if not versions.KUBERNETES_MIN <= lo[:2] <= versions.KUBERNETES_MAX:
+        status += f"; outside Cluster API {versions.CAPI}'s management range {versions.supported_kubernetes()}"
+    return ComponentPlan(name, installed, wanted, status)
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:

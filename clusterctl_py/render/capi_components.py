@@ -16,6 +16,8 @@ from typing import Mapping
 from clusterctl_py import versions
 
 GITHUB = "https://github.com"
+# cert-manager goes in with its Helm chart, into this namespace (components/capi.py).
+CERT_MANAGER_NAMESPACE = "cert-manager"
 INVENTORY_API = "clusterctl.cluster.x-k8s.io/v1alpha3"
 CLUSTERCTL_LABEL = "clusterctl.cluster.x-k8s.io"
 PROVIDER_LABEL = "cluster.x-k8s.io/provider"

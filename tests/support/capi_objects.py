@@ -790,3 +790,50 @@ def node(name: str, kubelet_version: str, *, ready: bool = True, arch: str = "am
                          "kubeProxyVersion": ""},
         },
     }
+
+
+def cert_manager(version: str = "v1.21.1", created: datetime = NOW - timedelta(days=30)) -> list[dict]:
+    """cert-manager's three Deployments as its Helm chart labels them (cert-manager deploy/charts/cert-manager:
+    templates/_helpers.tpl "labels" sets app.kubernetes.io/version, managed-by and helm.sh/chart; each
+    deployment template app.kubernetes.io/name, instance and component)."""
+    out = []
+    for name, app, component in (
+        ("cert-manager", "cert-manager", "controller"),
+        ("cert-manager-cainjector", "cainjector", "cainjector"),
+        ("cert-manager-webhook", "webhook", "webhook"),
+    ):
+        selector = {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": component}
+        out.append({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {
+                "name": name, "namespace": "cert-manager", "creationTimestamp": ts(created), "generation": 1,
+                "labels": {**selector, "app": app, "app.kubernetes.io/version": version,
+                           "app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": f"cert-manager-{version}"},
+            },
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": selector},
+                "template": {"metadata": {"labels": selector}, "spec": {"containers": [
+                    {"name": f"cert-manager-{component}", "image": f"quay.io/jetstack/cert-manager-{app.removeprefix('cert-manager-') if app != 'cert-manager' else 'controller'}:{version}"}
+                ]}},
+            },
+            "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1},
+        })
+    return out
+
+
+def k3s_server(name: str, version: str, *, ready: bool = True, unschedulable: bool = False) -> dict:
+    """A management server as k3s registers it: node-role labels control-plane and master "true"
+    (k3s-io/k3s pkg/server/server.go), etcd "true" with embedded etcd; kubelet version like v1.33.4+k3s1."""
+    obj = node(name, version, ready=ready)
+    obj["metadata"]["labels"].update({
+        "node-role.kubernetes.io/control-plane": "true",
+        "node-role.kubernetes.io/master": "true",
+        "node-role.kubernetes.io/etcd": "true",
+        "node.kubernetes.io/instance-type": "k3s",
+    })
+    if unschedulable:  # cordoned, as system-upgrade-controller's cordon leaves it when the upgrade job fails
+        obj["spec"]["unschedulable"] = True
+        obj["spec"]["taints"] = [{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}]
+    return obj

@@ -73,6 +73,7 @@ RESOURCES: dict[str, tuple[str, bool]] = {
     "apiextensions.k8s.io/v1/customresourcedefinitions": ("CustomResourceDefinition", False),
     "cert-manager.io/v1/certificates": ("Certificate", True),
     "cert-manager.io/v1/clusterissuers": ("ClusterIssuer", False),
+    "upgrade.cattle.io/v1/plans": ("Plan", True),
 }
 _VERBS = {"get", "list", "watch", "create", "update", "patch", "delete"}
 # kmock's reading of a request (kmock/_internal/enums.py action) as the Kubernetes verb.
@@ -215,6 +216,9 @@ class KubeApi(kmock.KubernetesEmulator):
     _down: bool = attrs.field(default=False, init=False)
     _down_after: int | None = attrs.field(default=None, init=False)
     on_down: Callable[[], None] | None = attrs.field(default=None, init=False)
+    # Called in the emulator's thread before each request is served, with (verb, plural, namespace, name):
+    # how a test plays a controller that moves on while a command watches (tests/support/capi_sim.py).
+    before: list[Callable[[str, str | None, str | None, str | None], None]] = attrs.field(factory=list, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -283,15 +287,16 @@ class KubeApi(kmock.KubernetesEmulator):
                     return fault
         return None
 
+    def _verb(self, request: rendering.Request) -> str:
+        if request.resource is None or request.resource.plural is None:  # /api, /apis, /apis/<group>[/<version>], /version
+            return "discovery" if request.url.path.startswith(("/api", "/version")) else str(request.method.value).lower()
+        if request.method.value == "PUT":
+            return "update"
+        return _VERB_OF_ACTION.get(request.action, str(request.method.value).lower())
+
     def _record(self, request: rendering.Request, answer: Any) -> None:
         plural = request.resource.plural if request.resource is not None else None
-        if plural is None:  # /api, /apis, /apis/<group>[/<version>], /version
-            verb = "discovery" if request.url.path.startswith(("/api", "/version")) else str(request.method.value).lower()
-        elif request.method.value == "PUT":
-            verb = "update"
-        else:
-            verb = _VERB_OF_ACTION.get(request.action, str(request.method.value).lower())
-        self.log.append(Logged(request.method.value, request.url.path, dict(request.params), verb, plural, answer))
+        self.log.append(Logged(request.method.value, request.url.path, dict(request.params), self._verb(request), plural, answer))
 
     async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
         if self._down_after is not None:
@@ -305,6 +310,9 @@ class KubeApi(kmock.KubernetesEmulator):
         if self._down:
             self._record(request, "dropped")
             return _drop(request)
+        for hook in self.before:
+            plural = request.resource.plural if request.resource is not None else None
+            hook(self._verb(request), plural, request.namespace, request.name)
         fault = self._take_fault(request)
         if fault is not None and fault.status is None:
             self._record(request, "dropped")
@@ -325,7 +333,11 @@ class KubeApi(kmock.KubernetesEmulator):
                 return refused
         if request.action == kmock.action.CREATE and isinstance(request.data, dict):
             _fill_metadata(request.data)
-        response = await super()._handle(request)
+        try:
+            response = await super()._handle(request)
+        except Exception as exc:  # answered by kmock's error rendering (a Status body), counted here
+            self._record(request, exc.status if isinstance(exc, kmock.KubernetesError) else 500)
+            raise
         self._record(request, response.status)
         return response
 
@@ -528,11 +540,15 @@ class KubeApiServer:
 
     def add(self, *objs: Mapping[str, Any]) -> None:
         """Store objects (in the emulator's own thread, so never beside a request being served)."""
+        self.edit(lambda api: api.add(*objs))
 
-        async def _add():
-            self.api.add(*objs)
+    def edit(self, change: Callable[[KubeApi], Any]) -> Any:
+        """Run `change(api)` in the emulator's own thread, so never beside a request being served."""
 
-        self._call(_add())
+        async def _edit():
+            return change(self.api)
+
+        return self._call(_edit())
 
     # -- the API going away and coming back ---------------------------------------
 
