@@ -13,9 +13,8 @@ from typer.testing import CliRunner
 
 from clusterctl_py import spec as spec_mod
 from clusterctl_py.cli import app
-from clusterctl_py.ops import engine as engine_mod
 from tests.conftest import platform_data
-from tests.support.fake_engine import FakeEngine
+from tests.support.fake_engine import use_fake_engine
 from tests.support.fake_hcloud import READ_ONLY_TOKEN, TOKEN
 
 
@@ -321,13 +320,7 @@ def test_no_token_no_request(project, write, monkeypatch):
 
 @pytest.fixture
 def engine(monkeypatch, tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "pulumi").write_text("#!/bin/sh\nexit 0\n")
-    (bin_dir / "pulumi").chmod(0o755)
-    monkeypatch.setenv("PATH", str(bin_dir))
-    fake = FakeEngine()
-    monkeypatch.setattr(engine_mod, "default_engine", lambda token: fake)
+    fake = use_fake_engine(monkeypatch, tmp_path)
     return fake
 
 

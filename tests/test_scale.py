@@ -7,10 +7,9 @@ from typer.testing import CliRunner
 
 from clusterctl_py import spec as spec_mod
 from clusterctl_py.cli import app
-from clusterctl_py.ops import engine as engine_mod
 from clusterctl_py.render import render_cluster
 from tests.conftest import EXAMPLE
-from tests.support.fake_engine import FakeEngine
+from tests.support.fake_engine import use_fake_engine
 
 TOKEN = "Ab3" * 21 + "x"
 MIN_SIZE = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size"
@@ -19,14 +18,8 @@ MAX_SIZE = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size"
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "pulumi").write_text("#!/bin/sh\nexit 0\n")
-    (bin_dir / "pulumi").chmod(0o755)
-    monkeypatch.setenv("PATH", str(bin_dir))
+    engine = use_fake_engine(monkeypatch, tmp_path)
     monkeypatch.setenv("HCLOUD_TOKEN", TOKEN)
-    engine = FakeEngine()
-    monkeypatch.setattr(engine_mod, "default_engine", lambda token: engine)
     platform = tmp_path / "platform.yaml"
     platform.write_text(EXAMPLE.read_text())  # with its comments and flow-style pools
     return engine, platform

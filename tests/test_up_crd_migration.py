@@ -21,11 +21,10 @@ from clusterctl_py import fetch, versions
 from clusterctl_py.cli import app
 from clusterctl_py.clients.kube import KubeClient
 from clusterctl_py.ops import crd_migration as cm
-from clusterctl_py.ops import engine as engine_mod
 from clusterctl_py.ops.plan import StackRun
 from tests.conftest import platform_data
 from tests.support import crd_objects as co
-from tests.support.fake_engine import FakeEngine
+from tests.support.fake_engine import FakeEngine, use_fake_engine
 from tests.support.kube_api import serve
 from tests.test_stack_capi import run as run_capi_program
 from tests.test_stack_capi import server as asset_server  # noqa: F401 - a fixture
@@ -43,14 +42,8 @@ def cache(monkeypatch, tmp_path):
 
 @pytest.fixture
 def env(monkeypatch, tmp_path, cache):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "pulumi").write_text("#!/bin/sh\nexit 0\n")
-    (bin_dir / "pulumi").chmod(0o755)
-    monkeypatch.setenv("PATH", str(bin_dir))
+    engine = use_fake_engine(monkeypatch, tmp_path)
     monkeypatch.setenv("HCLOUD_TOKEN", TOKEN)
-    engine = FakeEngine()
-    monkeypatch.setattr(engine_mod, "default_engine", lambda token: engine)
     platform = tmp_path / "platform.yaml"
     platform.write_text(yaml.safe_dump(platform_data()))
     return engine, platform

@@ -17,11 +17,10 @@ from typer.testing import CliRunner
 
 from clusterctl_py.cli import app
 from clusterctl_py.clients import kube
-from clusterctl_py.ops import engine as engine_mod
 from tests.conftest import EXAMPLE
 from tests.support import capi_objects as fx
 from tests.support import suc
-from tests.support.fake_engine import FakeEngine
+from tests.support.fake_engine import use_fake_engine
 from tests.support.kube_api import serve
 
 TOKEN = "Ab3" * 21 + "x"
@@ -51,17 +50,11 @@ class Env:
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "pulumi").write_text("#!/bin/sh\nexit 0\n")
-    (bin_dir / "pulumi").chmod(0o755)
-    monkeypatch.setenv("PATH", str(bin_dir))
+    engine = use_fake_engine(monkeypatch, tmp_path)
     monkeypatch.setenv("HCLOUD_TOKEN", TOKEN)
     monkeypatch.delenv("KUBECONFIG", raising=False)
     real = kube.default_client
     monkeypatch.setattr(kube, "default_client", lambda config, **kw: real(config, **kw, sleep=lambda s: None))
-    engine = FakeEngine()
-    monkeypatch.setattr(engine_mod, "default_engine", lambda token: engine)
     platform = tmp_path / "platform.yaml"
     platform.write_text(EXAMPLE.read_text().replace("  servers: 1   ", "  servers: 3   "))
     objs = fx.providers() + fx.cert_manager() + [suc.upgraded(fx.k3s_server(name, OLD), OLD) for name in SERVERS] + [suc.plan_object(OLD)]

@@ -12,11 +12,10 @@ from typer.testing import CliRunner
 
 from clusterctl_py.cli import app
 from clusterctl_py.clients import kube
-from clusterctl_py.ops import engine as engine_mod
 from tests.conftest import EXAMPLE
 from tests.support import capi_objects as fx
 from tests.support.capi_sim import CapiSim
-from tests.support.fake_engine import FakeEngine
+from tests.support.fake_engine import use_fake_engine
 from tests.support.kube_api import serve
 
 TOKEN = "Ab3" * 21 + "x"
@@ -48,17 +47,11 @@ class Env:
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "pulumi").write_text("#!/bin/sh\nexit 0\n")
-    (bin_dir / "pulumi").chmod(0o755)
-    monkeypatch.setenv("PATH", str(bin_dir))
+    engine = use_fake_engine(monkeypatch, tmp_path)
     monkeypatch.setenv("HCLOUD_TOKEN", TOKEN)
     monkeypatch.delenv("KUBECONFIG", raising=False)
     real = kube.default_client
     monkeypatch.setattr(kube, "default_client", lambda config, **kw: real(config, **kw, sleep=lambda s: None))
-    engine = FakeEngine()
-    monkeypatch.setattr(engine_mod, "default_engine", lambda token: engine)
     platform = tmp_path / "platform.yaml"
     platform.write_text(EXAMPLE.read_text())
     with serve(fx.workload_cluster("prod", version=OLD) + fx.providers()) as server:

@@ -89,3 +89,20 @@ class FakeEngine:
         finally:
             with self.lock:
                 self.running -= 1
+
+
+def use_fake_engine(monkeypatch, tmp_path, engine: "FakeEngine | None" = None) -> "FakeEngine":
+    """Let `up`, `scale` and `upgrade apply` run on a FakeEngine.
+
+    The CLI only checks that a `pulumi` executable is on PATH before it asks
+    for the engine, so a stand-in that does nothing is enough.
+    """
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    exe = bin_dir / "pulumi"
+    exe.write_text("#!/bin/sh\nexit 0\n")
+    exe.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    engine = engine or FakeEngine()
+    monkeypatch.setattr(engine_mod, "default_engine", lambda token: engine)
+    return engine
