@@ -406,3 +406,26 @@ def test_cleanup_help_imports_no_sdk():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "--management" in out and "HEAVY []" in out
+
+
+def test_a_deletion_whose_end_is_not_seen_is_unconfirmed_never_deleted(project):
+    # The servers' DELETE is accepted (an action starts each), then the API stops answering
+    # the polls of those actions: the servers may or may not be gone, and the run says so.
+    ids = add_prod(project)
+    project.rate_limit(10**6, method="GET", path="/actions")
+    result = run("prod", "--yes")
+    assert result.exit_code == 1
+    servers = [
+        f"server {name} (id {i})"
+        for name, i in zip(["prod-control-plane-a", "prod-control-plane-b", "prod-control-plane-c",
+                            "prod-general-0", "prod-general-1"], ids["server"])
+    ]
+    assert [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("unconfirmed")] == [
+        f"unconfirmed {server}: deletion started, its end not seen" for server in servers
+    ]
+    lines = errors(result)
+    assert lines[0].startswith("Hetzner API: rate limit exceeded while waiting for action ")
+    assert lines[1] == "cleanup of cluster prod stopped: 0 of 11 deleted, 5 being deleted, 6 remain"
+    assert lines[2] == "being deleted (the API took the request; its end was not seen): " + ", ".join(servers)
+    assert lines[3].startswith("remain: load balancer ")
+    assert "done" not in result.stdout
