@@ -16,7 +16,7 @@ from clusterctl_py.cli import app
 from clusterctl_py.clients import kube
 from clusterctl_py.ops import describe
 from tests.support import capi_objects as fx
-from tests.support.kube_api import serve
+from tests.support.kube_api import serve, without_retry_sleep
 
 
 def machines(control_plane: int, workers: int):
@@ -30,8 +30,7 @@ def machines(control_plane: int, workers: int):
 @pytest.fixture
 def connect(tmp_path, monkeypatch):
     """Start the emulator with some objects; returns (server, --kubeconfig args). No real sleeping between retries."""
-    real = kube.default_client
-    monkeypatch.setattr(kube, "default_client", lambda config, **kw: real(config, **kw, sleep=lambda s: None))
+    without_retry_sleep(monkeypatch)
     monkeypatch.delenv("KUBECONFIG", raising=False)
     servers = []
 

@@ -11,9 +11,8 @@ import yaml
 from typer.testing import CliRunner
 
 from clusterctl_py.cli import app
-from clusterctl_py.clients import kube
 from tests.support import capi_objects as fx
-from tests.support.kube_api import serve
+from tests.support.kube_api import serve, without_retry_sleep
 
 KEY = "c2VjcmV0LWtleS1tYXRlcmlhbA"  # a piece of the client key inside fx.workload_kubeconfig
 
@@ -24,8 +23,7 @@ def management(tmp_path, monkeypatch):
     with serve(fx.workload_cluster("prod") + fx.workload_cluster("staging", namespace="teams")) as server:
         path = tmp_path / "management.yaml"
         path.write_text(yaml.safe_dump(server.kubeconfig()))
-        real = kube.default_client
-        monkeypatch.setattr(kube, "default_client", lambda config, **kw: real(config, **kw, sleep=lambda s: None))
+        without_retry_sleep(monkeypatch)
         monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
         monkeypatch.delenv("KUBECONFIG", raising=False)
         server.kubeconfig_path = path

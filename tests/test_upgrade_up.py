@@ -11,12 +11,11 @@ import yaml
 from typer.testing import CliRunner
 
 from clusterctl_py.cli import app
-from clusterctl_py.clients import kube
 from tests.conftest import EXAMPLE
 from tests.support import capi_objects as fx
 from tests.support.capi_sim import CapiSim
 from tests.support.fake_engine import use_fake_engine
-from tests.support.kube_api import serve
+from tests.support.kube_api import serve, without_retry_sleep
 
 TOKEN = "Ab3" * 21 + "x"
 OLD, NEW = "v1.33.4", "v1.34.11"
@@ -50,8 +49,7 @@ def env(monkeypatch, tmp_path):
     engine = use_fake_engine(monkeypatch, tmp_path)
     monkeypatch.setenv("HCLOUD_TOKEN", TOKEN)
     monkeypatch.delenv("KUBECONFIG", raising=False)
-    real = kube.default_client
-    monkeypatch.setattr(kube, "default_client", lambda config, **kw: real(config, **kw, sleep=lambda s: None))
+    without_retry_sleep(monkeypatch)
     platform = tmp_path / "platform.yaml"
     platform.write_text(EXAMPLE.read_text())
     with serve(fx.workload_cluster("prod", version=OLD) + fx.providers()) as server:

@@ -596,3 +596,11 @@ def serve(objects: Iterable[Mapping[str, Any]] = ()) -> Iterator[KubeApiServer]:
         yield server
     finally:
         server.stop()
+
+
+def without_retry_sleep(monkeypatch) -> None:
+    """Commands build their client with `kube.default_client`; make its retries wait no real time."""
+    from clusterctl_py.clients import kube
+
+    real = kube.default_client
+    monkeypatch.setattr(kube, "default_client", lambda config, **kw: real(config, **kw, sleep=lambda s: None))
