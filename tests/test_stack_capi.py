@@ -61,9 +61,13 @@ spec:
 
 
 class Assets(http.server.BaseHTTPRequestHandler):
+    """Release assets by path; a subclass sets `files` (and `asked`, to see what was fetched)."""
+
     files: dict[str, str] = {}
+    asked: list[str] = []
 
     def do_GET(self):  # noqa: N802 - http.server's API
+        self.asked.append(self.path)
         body = self.files.get(self.path)
         if body is None:
             self.send_error(404, "Not Found")
@@ -91,7 +95,7 @@ def server(monkeypatch, tmp_path):
             files[f"/gh/{repo}/releases/download/{tag}/{asset}"] = components(ns)
     files[f"/gh/kubernetes-sigs/cluster-api/raw/{versions.CAPI}/cmd/clusterctl/config/crd/bases/clusterctl.cluster.x-k8s.io_providers.yaml"] = CRD
     files.update(suc.release_files("/gh"))
-    handler = type("Handler", (Assets,), {"files": files})
+    handler = type("Handler", (Assets,), {"files": files, "asked": []})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

@@ -95,7 +95,7 @@ def releases(tmp_path_factory):
         **_release_files(NEXT["CAPI"], NEXT["CAPH"], NEXT["CAAPH"]),
         **suc.release_files("/gh"),
     }
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (Assets,), {"files": files}))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (Assets,), {"files": files, "asked": []}))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))

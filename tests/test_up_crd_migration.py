@@ -26,6 +26,7 @@ from tests.conftest import platform_data
 from tests.support import crd_objects as co
 from tests.support.fake_engine import FakeEngine, use_fake_engine
 from tests.support.kube_api import serve
+from tests.test_stack_capi import Assets
 from tests.test_stack_capi import run as run_capi_program
 from tests.test_stack_capi import server as asset_server  # noqa: F401 - a fixture
 
@@ -202,7 +203,7 @@ def test_the_crd_files_are_those_the_capi_stack_fetches_plus_cert_manager_s(asse
 def test_the_release_is_read_through_the_components_base_url(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     files = co.release_files("/mirror")
-    handler = type("Handler", (_Files,), {"files": files, "asked": []})
+    handler = type("Handler", (Assets,), {"files": files, "asked": []})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{httpd.server_address[1]}/mirror"
@@ -236,23 +237,3 @@ def test_an_unreachable_management_api_stops_the_capi_stack_with_one_line(cache)
         f"crd migration: cannot read the installed CRDs: Kubernetes API {endpoint}: list CustomResourceDefinitions:"
         " connection refused or unreachable (gave up after 8 attempts); no CRD of the new release was applied"
     ]
-
-
-class _Files(http.server.BaseHTTPRequestHandler):
-    files: dict[str, str] = {}
-    asked: list[str] = []
-
-    def do_GET(self):  # noqa: N802 - http.server's API
-        self.asked.append(self.path)
-        body = self.files.get(self.path)
-        if body is None:
-            self.send_error(404, "Not Found")
-            return
-        data = body.encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
