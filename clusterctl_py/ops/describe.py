@@ -138,6 +138,16 @@ def _ratio(current: int | None, desired: int | None) -> str:
     return "" if current is None and desired is None else f"{current or 0}/{desired or 0}"
 
 
+def _counters(r: Replicas) -> dict[str, str]:
+    """The REPLICAS, AVAILABLE, READY and UP TO DATE columns of an object that counts replicas."""
+    return {
+        "replicas": _ratio(r.current, r.desired),
+        "available": _count(r.available),
+        "ready": _count(r.ready),
+        "up_to_date": _count(r.up_to_date),
+    }
+
+
 def _sum(*values: int | None) -> int | None:
     present = [v for v in values if v is not None]
     return sum(present) if present else None
@@ -259,10 +269,7 @@ def _control_plane_node(cp: ControlPlane, machines: list[Machine], group: bool) 
         kind="ControlPlane",
         name=cp.name,
         label=f"ControlPlane - {cp.kind}/{cp.name}",
-        replicas=_ratio(cp.replicas.current, cp.replicas.desired),
-        available=_count(cp.replicas.available),
-        ready=_count(cp.replicas.ready),
-        up_to_date=_count(cp.replicas.up_to_date),
+        **_counters(cp.replicas),
         version=version,
         condition=available,
         healthy=_ok(available) and not cp.deleting,
@@ -278,10 +285,7 @@ def _machine_deployment_node(md: MachineDeployment, machines: list[Machine], gro
         kind="MachineDeployment",
         name=md.name,
         label=f"MachineDeployment/{md.name}",
-        replicas=_ratio(md.replicas.current, md.replicas.desired),
-        available=_count(md.replicas.available),
-        ready=_count(md.replicas.ready),
-        up_to_date=_count(md.replicas.up_to_date),
+        **_counters(md.replicas),
         version=md.version or "",
         condition=available,
         healthy=_ok(available) and not md.deleting,
@@ -319,10 +323,7 @@ def _autoscaler_node(deployment: Deployment) -> Node:
         kind="Autoscaler",
         name=deployment.name,
         label=f"Autoscaler - Deployment/{deployment.name}",
-        replicas=_ratio(deployment.replicas.current, deployment.replicas.desired),
-        available=_count(deployment.replicas.available),
-        ready=_count(deployment.replicas.ready),
-        up_to_date=_count(deployment.replicas.up_to_date),
+        **_counters(deployment.replicas),
         version=", ".join(tags),
         condition=available,
         healthy=_ok(available),
