@@ -270,6 +270,88 @@ class PoolSpec(_Model):
         return value
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_GIT_URL = re.compile(r"^(https://|ssh://|git@)[^\s]+$")
+
+
+def _domain(value: str) -> str:
+    """The apps' domain suffix: apps answer on <app>.<namespace>.<domain>."""
+    if len(value) > 200 or "." not in value or not _DNS_SUBDOMAIN.match(value) or any(len(p) > 63 for p in value.split(".")):
+        raise invalid(
+            "'{value}' is not a domain like apps.example.com (lowercase DNS name with at least two labels,"
+            " at most 200 characters so <app>.<namespace>.<domain> stays a valid host name)",
+            value=value[:80],
+        )
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise invalid("'{value}' is not an e-mail address (the ACME account's contact)", value=value[:80])
+    return value
+
+
+def _git_url(value: str) -> str:
+    if not _GIT_URL.match(value):
+        raise invalid(
+            "'{value}' is not a Git URL Flux can clone: use https://..., ssh://... or git@host:path", value=value[:120]
+        )
+    return value
+
+
+class GitopsSpec(_Model):
+    """What Flux syncs from: one Git repository, branch and path."""
+
+    url: Annotated[str, AfterValidator(_git_url)]
+    branch: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._/-]+$")] = "main"
+    path: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._/-]+$")] = "./"
+
+
+class PlatformSettings(_Model):
+    """The app platform of one workload cluster (stacks/platform; DESIGN.md section 8)."""
+
+    domain: Annotated[str, AfterValidator(_domain)] | None = Field(
+        None,
+        description="Apps answer on <app>.<namespace>.<domain>; point a wildcard DNS record at the ingress"
+        " load balancer. Unset: a wildcard-DNS name of the load balancer's address (sslip.io), for trying"
+        " things out only: Let's Encrypt has no certificates left for it.",
+    )
+    email: Annotated[str, AfterValidator(_email)] | None = Field(None, description="Let's Encrypt account contact.")
+    tls: Literal["staging", "production", "off"] = Field(
+        "staging", description="Let's Encrypt staging (untrusted, generous limits), production, or plain HTTP."
+    )
+    challenge: Literal["http01", "dns01"] = Field(
+        "http01",
+        description="http01: Knative's ingress answers each certificate's challenge. dns01: through Hetzner DNS"
+        " (the domain's zone must be there), one wildcard certificate per namespace.",
+    )
+    scale_to_zero: bool = True
+    ingress: Literal["kourier"] = Field("kourier", description="Knative's networking layer (docs/platform.md says why Kourier).")
+    gitops: GitopsSpec | None = None
+    postgres: bool = Field(False, description="Install the CloudNativePG operator, for `app deploy --database`.")
+    metrics_server: bool = False
+
+    @field_validator("tls")
+    @classmethod
+    def _production_needs_a_domain(cls, value: str, info: ValidationInfo) -> str:
+        if value == "production" and "domain" in info.data and info.data["domain"] is None:
+            raise invalid(
+                "tls production needs platform.domain: without one, apps get a sslip.io name, and Let's Encrypt"
+                " has no certificates left for sslip.io (50 per registered domain per week); set a domain of"
+                " your own, or use tls: staging"
+            )
+        return value
+
+    @field_validator("challenge")
+    @classmethod
+    def _dns01_needs_a_domain(cls, value: str, info: ValidationInfo) -> str:
+        if value == "dns01" and "domain" in info.data and info.data["domain"] is None:
+            raise invalid("challenge dns01 needs platform.domain (a zone in Hetzner DNS to write the challenge records to)")
+        if value == "dns01" and info.data.get("tls") == "off":
+            raise invalid("challenge dns01 is for certificates, and tls is off; set tls: staging or production")
+        return value
+
+
 class ClusterSpec(_Model):
     name: ClusterName
     kubernetes_version: KubernetesVersion
@@ -281,6 +363,7 @@ class ClusterSpec(_Model):
     pools: list[PoolSpec] = Field(min_length=1)
     pod_cidr: ClusterCidr = "10.244.0.0/16"
     service_cidr: ClusterCidr = "10.96.0.0/12"
+    platform: PlatformSettings | None = Field(None, description="The app platform; unset: a bare cluster.")
 
     @field_validator("service_cidr")
     @classmethod
@@ -291,6 +374,24 @@ class ClusterSpec(_Model):
                 "serviceCidr {value} overlaps podCidr {pods}; service and pod addresses must be distinct",
                 value=value,
                 pods=pods,
+            )
+        return value
+
+    @field_validator("platform")
+    @classmethod
+    def _platform_needs_knative_kubernetes(cls, value: PlatformSettings | None, info: ValidationInfo) -> PlatformSettings | None:
+        version = info.data.get("kubernetes_version")
+        if value is None or version is None:
+            return value
+        major, minor = (int(x) for x in version.lstrip("v").split(".")[:2])
+        if (major, minor) < versions.KNATIVE_MIN_KUBERNETES:
+            low = versions.KNATIVE_MIN_KUBERNETES
+            raise invalid(
+                "the platform runs Knative Serving {knative}, which needs Kubernetes v{low} or newer;"
+                " this cluster runs {version}: set kubernetesVersion to v{low}.x or later (upgrade one minor at a time)",
+                knative=versions.KNATIVE_SERVING,
+                low=f"{low[0]}.{low[1]}",
+                version=version,
             )
         return value
 

@@ -48,6 +48,13 @@ KUBERNETES_PATCHES = {
     (1, 36): "v1.36.4",
 }
 
+# The app platform (stacks/platform). Knative Serving v1.22 and later refuse
+# Kubernetes older than v1.34 (v1.21 needs v1.33): their controllers stop at
+# start-up below knative.dev/pkg version/version.go `defaultMinimumVersion`.
+# A cluster carrying the platform therefore runs v1.34 or newer.
+KNATIVE_SERVING = "v1.23.0"
+KNATIVE_MIN_KUBERNETES = (1, 34)
+
 # Upstream release artefacts, in clusterctl's URL convention.
 GITHUB_RELEASE = "https://github.com/{org}/{repo}/releases/download/{tag}/{asset}"
 

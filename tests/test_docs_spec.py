@@ -26,6 +26,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "management": spec_mod.ManagementSpec,
     "clusters[]": spec_mod.ClusterSpec,
     "clusters[].pools[]": spec_mod.PoolSpec,
+    "clusters[].platform": spec_mod.PlatformSettings,
 }
 
 # A valid value for every documented key (a row may document several keys at once).
@@ -59,6 +60,7 @@ VALID: dict[str, dict[str, object]] = {
         "podCidr": "172.20.0.0/16",
         "serviceCidr": "172.21.0.0/16",
         "pools": [{"name": "web", "serverType": "cpx22", "max": 3}],
+        "platform": {"domain": "apps.example.org"},
     },
     "clusters[].pools[]": {
         "name": "batch",
@@ -68,6 +70,17 @@ VALID: dict[str, dict[str, object]] = {
         "labels": {"node.kubernetes.io/disk": "ssd", "team": "data"},
         "taints": [{"key": "dedicated", "value": "batch", "effect": "NoExecute"}],
         "placement": "none",
+    },
+    "clusters[].platform": {
+        "domain": "apps.example.net",
+        "email": "ops@example.net",
+        "tls": "production",
+        "challenge": "dns01",
+        "scaleToZero": False,
+        "ingress": "kourier",
+        "gitops": {"url": "https://git.example.net/ops/apps.git", "branch": "live", "path": "./clusters/edge"},
+        "postgres": True,
+        "metricsServer": True,
     },
 }
 
@@ -111,6 +124,7 @@ def _where(data: dict, section: str) -> dict:
         "management": lambda: data["management"],
         "clusters[]": lambda: data["clusters"][0],
         "clusters[].pools[]": lambda: data["clusters"][0]["pools"][0],
+        "clusters[].platform": lambda: _platform_of(data["clusters"][0]),
     }[section]()
 
 
@@ -120,7 +134,15 @@ def _parsed(spec: spec_mod.PlatformSpec, section: str) -> BaseModel:
         "management": lambda: spec.management,
         "clusters[]": lambda: spec.clusters[0],
         "clusters[].pools[]": lambda: spec.clusters[0].pools[0],
+        "clusters[].platform": lambda: spec.clusters[0].platform,
     }[section]()
+
+
+def _platform_of(cluster: dict) -> dict:
+    """The cluster's platform section, with what every key may need: Kubernetes
+    v1.34 or newer (Knative Serving v1.23) and a domain (production TLS, dns01)."""
+    cluster["kubernetesVersion"] = "v1.34.2"
+    return cluster.setdefault("platform", {"domain": "apps.example.com"})
 
 
 def test_every_spec_section_has_a_table():
@@ -138,6 +160,8 @@ def test_every_documented_key_is_accepted(section, keys):
     missing = [k for k in keys if k not in VALID[section]]
     assert not missing, f"README documents {missing} in {section}: add a valid value to VALID"
     data = platform_data()
+    if section == "clusters[]" and "platform" in keys:
+        _platform_of(data["clusters"][0])
     for key in keys:
         _set(_where(data, section), key, VALID[section][key])
     parsed = _parsed(spec_mod.parse(data), section).model_dump(by_alias=True)
