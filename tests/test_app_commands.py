@@ -14,6 +14,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from clusterctl_py.apps.deploy import subset
 from clusterctl_py.cli import app
 from tests.support.kube_api import serve, without_retry_sleep
 from tests.support.knative_sim import KnativeSim
@@ -428,3 +429,55 @@ def test_logs_read_the_user_container_of_each_pod_and_say_when_scaled_to_zero(cl
     assert followed.stderr == "following the newest of 2 pods, shop-00001-deployment-b\n"
     none = run(cluster, "logs", "shop", "--revision", "shop-00002")
     assert none.stderr.startswith("revision shop-00002 of app default/shop has no pods")
+
+
+# --------------------------------------------------------------------------- --gitops
+
+
+def test_gitops_writes_the_same_objects_the_api_path_creates(cluster, tmp_path):
+    flags = ("--env", "MODE=prod", "--database", "--max-scale", "3", "-n", "shop")
+    api_side = deploy(cluster, "web", *flags)
+    assert api_side.exit_code == 0, api_side.output
+    cluster.api.clear_log()
+    result = CliRunner().invoke(app, ["app", "deploy", "web", "--image", IMAGE, *flags, "--gitops", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert cluster.api.log == []  # no cluster is asked anything
+    folder = tmp_path / "shop" / "web"
+    assert sorted(p.name for p in folder.iterdir()) == ["database.yaml", "kustomization.yaml", "service.yaml"]
+    assert yaml.safe_load((folder / "kustomization.yaml").read_text()) == {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": ["database.yaml", "service.yaml"]}
+    live = objects(cluster)
+    for file, key in (("service.yaml", SERVICES), ("database.yaml", "postgresql.cnpg.io/v1/clusters")):
+        written = yaml.safe_load((folder / file).read_text())
+        name = written["metadata"]["name"]
+        sent = next(e for e in live if e[0] == key and e[2] == name)
+        have = live[sent]
+        # Every field of the file is what the API holds (which has defaults and status on top).
+        assert subset(written, have), file
+    again = CliRunner().invoke(app, ["app", "deploy", "web", "--image", IMAGE, *flags, "--gitops", str(tmp_path)])
+    assert again.stdout == f"{folder}: already up to date; nothing written\n"
+
+
+def test_gitops_refuses_secret_env_and_delete_removes_the_files(tmp_path):
+    refused = CliRunner().invoke(app, ["app", "deploy", "web", "--image", IMAGE, "--secret-env", "T=x", "--gitops", str(tmp_path)])
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith("error: --secret-env: is not written to git in plain text, so it cannot go with --gitops")
+    assert list(tmp_path.iterdir()) == []
+    assert CliRunner().invoke(app, ["app", "deploy", "web", "--image", IMAGE, "--database", "--gitops", str(tmp_path)]).exit_code == 0
+    kept = CliRunner().invoke(app, ["app", "delete", "web", "--keep-database", "--yes", "--gitops", str(tmp_path)])
+    assert kept.exit_code == 0, kept.output
+    folder = tmp_path / "default" / "web"
+    assert sorted(p.name for p in folder.iterdir()) == ["database.yaml", "kustomization.yaml"]
+    assert yaml.safe_load((folder / "kustomization.yaml").read_text())["resources"] == ["database.yaml"]
+    assert CliRunner().invoke(app, ["app", "delete", "web", "--yes", "--gitops", str(tmp_path)]).exit_code == 0
+    assert not folder.exists()
+
+
+def test_gitops_leaves_files_it_did_not_write_alone(tmp_path):
+    folder = tmp_path / "default" / "web"
+    folder.mkdir(parents=True)
+    (folder / "service.yaml").write_text("apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: web}\n")
+    result = CliRunner().invoke(app, ["app", "deploy", "web", "--image", IMAGE, "--gitops", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {folder / 'service.yaml'} is not a manifest clusterctl-py wrote for app web; it is left alone\n"
+    assert (folder / "service.yaml").read_text().startswith("apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: web}")
