@@ -181,7 +181,8 @@ def test_missing_file(run, tmp_path):
     assert result.exit_code == 2 and "file not found" in result.stderr
 
 
-@pytest.mark.parametrize("args", [["--help"], ["up", "--help"], ["generate", "cluster", "--help"], ["--version"]])
+@pytest.mark.parametrize("args", [["--help"], ["up", "--help"], ["generate", "cluster", "--help"], ["--version"],
+                                  ["app", "--help"], ["app", "deploy", "--help"]])
 def test_help_does_not_import_heavy_modules(args):
     code = (
         "import sys\n"

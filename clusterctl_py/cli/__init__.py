@@ -91,11 +91,12 @@ def main_options(
 
 def _register() -> None:
     # Imported here: the group modules import this one for the shared options.
-    from clusterctl_py.cli import cluster, day2
+    from clusterctl_py.cli import apps, cluster, day2
 
     # Without a name, a group's commands join the root (`clusterctl-py up`, not `clusterctl-py cluster up`).
     app.add_typer(cluster.app)
     app.add_typer(day2.app)
+    app.add_typer(apps.app)  # `clusterctl-py app ...`
 
 
 _register()

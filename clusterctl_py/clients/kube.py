@@ -49,7 +49,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 import tenacity
 import urllib3
@@ -415,6 +415,47 @@ class KubernetesApi(Protocol):
     def close(self) -> None: ...
 
 
+class ObjectApi(Protocol):
+    """Namespaced objects of any kind as plain JSON: the seam of the app commands (clusterctl_py.apps).
+
+    `api_version` is "v1" for core kinds or "<group>/<version>"; `plural` the resource.
+    Each call is one request (retried as the module docstring says).
+    """
+
+    endpoint: str
+
+    def get(self, api_version: str, plural: str, namespace: str, name: str) -> Mapping[str, Any] | None:
+        """The object, or None when there is none."""
+
+    def list(self, api_version: str, plural: str, namespace: str | None, label_selector: str | None = None) -> list[Mapping[str, Any]]:
+        """Objects in `namespace`, or in every namespace when it is None."""
+
+    def create(self, api_version: str, plural: str, namespace: str, body: Mapping[str, Any]) -> Mapping[str, Any]: ...
+
+    def replace(self, api_version: str, plural: str, namespace: str, name: str, body: Mapping[str, Any]) -> Mapping[str, Any]: ...
+
+    def merge_patch(self, api_version: str, plural: str, namespace: str, name: str, patch: Mapping[str, Any]) -> Mapping[str, Any]: ...
+
+    def delete(self, api_version: str, plural: str, namespace: str, name: str) -> bool:
+        """False when the object was already gone."""
+
+    def serves(self, api_version: str, plural: str) -> bool:
+        """Whether the kind is served (its CRD installed)."""
+
+    def pod_log(self, namespace: str, name: str, container: str, *, follow: bool = False) -> Iterator[str]: ...
+
+    def close(self) -> None: ...
+
+
+# Core kinds the generic calls reach (plural -> CoreV1Api's name for it).
+_CORE_KINDS = {"secrets": "secret", "pods": "pod"}
+
+
+def _split_api_version(api_version: str) -> tuple[str, str]:
+    group, _, version = api_version.rpartition("/")
+    return group, version
+
+
 # --------------------------------------------------------------------------- parsing
 
 
@@ -432,6 +473,10 @@ def _conditions(items: Any) -> Conditions:
                 )
             )
     return tuple(out)
+
+
+# For callers that read other kinds as JSON (clusterctl_py.apps: Knative's conditions are metav1-shaped too).
+parse_conditions = _conditions
 
 
 def _provider_conditions(status: Mapping[str, Any]) -> Conditions:
@@ -839,8 +884,8 @@ class KubeClient:
 
     # -- one request, retried -------------------------------------------------------
 
-    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """`fn(*args, **kwargs)` (an SDK call) as parsed JSON, under the retry policy."""
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, _decode: Callable[[bytes], Any] | None = None, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)` (an SDK call) as parsed JSON (or as `_decode` reads the body), under the retry policy."""
         start = self._clock()
         waited = [0.0]
 
@@ -873,7 +918,7 @@ class KubeClient:
                 with attempt:
                     response = fn(*args, _preload_content=False, _request_timeout=self._timeout, **kwargs)
                     try:
-                        return json.loads(response.data or b"null")
+                        return _decode(response.data) if _decode else json.loads(response.data or b"null")
                     finally:
                         response.release_conn()
         except (k8s.ApiException, urllib3.exceptions.HTTPError) as exc:
@@ -1053,7 +1098,117 @@ class KubeClient:
             _content_type="application/merge-patch+json",
         )
 
+    # -- ObjectApi: namespaced objects as plain JSON (clusterctl_py.apps) ---------------------
+
+    def _core_method(self, plural: str, verb: str) -> Callable[..., Any]:
+        """The CoreV1Api method for a core kind: `read_namespaced_secret`, `list_pod_for_all_namespaces`, ..."""
+        singular = _CORE_KINDS.get(plural)
+        if singular is None:
+            raise ValueError(f"core kind {plural!r} is not served by this client (known: {', '.join(_CORE_KINDS)})")
+        return getattr(self._core, verb.format(singular))
+
+    def get(self, api_version: str, plural: str, namespace: str, name: str) -> Mapping[str, Any] | None:
+        what = f"get {plural} {namespace}/{name}"
+        group, version = _split_api_version(api_version)
+        try:
+            if group:
+                return self._call(what, self._objects.get_namespaced_custom_object, group, version, namespace, plural, name)
+            return self._call(what, self._core_method(plural, "read_namespaced_{}"), name, namespace)
+        except NotFound:
+            return None
+
+    def list(self, api_version: str, plural: str, namespace: str | None, label_selector: str | None = None) -> list[Mapping[str, Any]]:
+        where = f"in {namespace}" if namespace else "in every namespace"
+        what = f"list {plural} {where}" + (f" ({label_selector})" if label_selector else "")
+        group, version = _split_api_version(api_version)
+        kw = {"label_selector": label_selector} if label_selector else {}
+        if group and namespace:
+            return self._items(what, self._objects.list_namespaced_custom_object, group, version, namespace, plural, **kw)
+        if group:
+            return self._items(what, self._objects.list_cluster_custom_object, group, version, plural, **kw)
+        if namespace:
+            return self._items(what, self._core_method(plural, "list_namespaced_{}"), namespace, **kw)
+        return self._items(what, self._core_method(plural, "list_{}_for_all_namespaces"), **kw)
+
+    def create(self, api_version: str, plural: str, namespace: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        what = f"create {plural} {namespace}/{body['metadata']['name']}"
+        group, version = _split_api_version(api_version)
+        if group:
+            return self._call(what, self._objects.create_namespaced_custom_object, group, version, namespace, plural, dict(body))
+        return self._call(what, self._core_method(plural, "create_namespaced_{}"), namespace, dict(body))
+
+    def replace(self, api_version: str, plural: str, namespace: str, name: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """An update (PUT); the body's resourceVersion makes it conditional (409: changed since read)."""
+        what = f"update {plural} {namespace}/{name}"
+        group, version = _split_api_version(api_version)
+        if group:
+            return self._call(what, self._objects.replace_namespaced_custom_object, group, version, namespace, plural, name, dict(body))
+        return self._call(what, self._core_method(plural, "replace_namespaced_{}"), name, namespace, dict(body))
+
+    def merge_patch(self, api_version: str, plural: str, namespace: str, name: str, patch: Mapping[str, Any]) -> Mapping[str, Any]:
+        what = f"patch {plural} {namespace}/{name}"
+        group, version = _split_api_version(api_version)
+        merge = {"_content_type": "application/merge-patch+json"}
+        if group:
+            return self._call(what, self._objects.patch_namespaced_custom_object, group, version, namespace, plural, name, dict(patch), **merge)
+        return self._call(what, self._core_method(plural, "patch_namespaced_{}"), name, namespace, dict(patch), **merge)
+
+    def delete(self, api_version: str, plural: str, namespace: str, name: str) -> bool:
+        """Ask for the deletion (its dependents go by garbage collection); False when it was already gone."""
+        what = f"delete {plural} {namespace}/{name}"
+        group, version = _split_api_version(api_version)
+        try:
+            if group:
+                self._call(what, self._objects.delete_namespaced_custom_object, group, version, namespace, plural, name)
+            else:
+                self._call(what, self._core_method(plural, "delete_namespaced_{}"), name, namespace)
+        except NotFound:
+            return False
+        return True
+
+    def serves(self, api_version: str, plural: str) -> bool:
+        """Whether the API serves the kind (discovery, which every authenticated user may read)."""
+        group, version = _split_api_version(api_version)
+        try:
+            found = self._call(f"discovery of {api_version}", self._objects.get_api_resources, group, version)
+        except NotFound:
+            return False
+        return any(r.get("name") == plural for r in (found or {}).get("resources") or ())
+
+    def pod_log(self, namespace: str, name: str, container: str, *, follow: bool = False) -> Iterator[str]:
+        """The container's log, line by line; with `follow`, lines as they come until the container ends."""
+        what = f"read the log of pod {namespace}/{name} container {container}"
+        if not follow:
+            text = self._call(what, self._core.read_namespaced_pod_log, name, namespace, container=container,
+                              _decode=lambda data: (data or b"").decode("utf-8", "replace"))
+            yield from text.splitlines()
+            return
+        # Followed: one request, not retried (a retry would repeat the lines already shown).
+        try:
+            response = self._core.read_namespaced_pod_log(
+                name, namespace, container=container, follow=True, _preload_content=False,  # no read timeout: a log may idle
+            )
+        except (k8s.ApiException, urllib3.exceptions.HTTPError) as exc:
+            raise translate(exc, self.endpoint, what) from None
+        try:
+            pending = b""
+            for chunk in response.stream(4096, decode_content=True):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    yield line.decode("utf-8", "replace")
+            if pending:
+                yield pending.decode("utf-8", "replace")
+        except urllib3.exceptions.HTTPError as exc:
+            raise translate(exc, self.endpoint, what) from None
+        finally:
+            response.release_conn()
+
 def default_client(kubeconfig: Kubeconfig, **options: Any) -> KubernetesApi:
+    return KubeClient(kubeconfig, **options)
+
+
+def object_client(kubeconfig: Kubeconfig, **options: Any) -> ObjectApi:
     return KubeClient(kubeconfig, **options)
 
 

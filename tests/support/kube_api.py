@@ -20,6 +20,12 @@ closes (kmock 0.8, kmock/_internal/k8s.py):
   carries a stale `metadata.resourceVersion` answers 409 `Conflict`, and every
   write moves the resourceVersion on (kmock accepts PUT on no object, and
   keeps the resourceVersion a write sent);
+* a write that changes `spec` moves `metadata.generation` on, as the apiserver
+  does for custom resources with a status subresource (kubernetes/apiextensions-apiserver
+  pkg/registry/customresource/strategy.go PrepareForUpdate);
+* a pod's `log` subresource answers the text in `pod_logs[(namespace, pod, container)]`
+  (kubernetes/kubernetes pkg/registry/core/pod/rest/log.go: 400 for a container the pod
+  does not have), all of it at once, or with `follow=true` as a stream of lines;
 * every request is logged (`log`), so tests count what a command asked for;
 * faults can be injected: an answer with any status, `Retry-After` and a
   `Status` body (429, 5xx, 401, 403), a dropped connection, or the whole
@@ -74,6 +80,13 @@ RESOURCES: dict[str, tuple[str, bool]] = {
     "cert-manager.io/v1/certificates": ("Certificate", True),
     "cert-manager.io/v1/clusterissuers": ("ClusterIssuer", False),
     "upgrade.cattle.io/v1/plans": ("Plan", True),
+    # The app platform (reference/crds/knative-serving/v1.23.0, cloudnative-pg/v1.30.0) and the pods `app logs` reads.
+    "serving.knative.dev/v1/services": ("Service", True),
+    "serving.knative.dev/v1/revisions": ("Revision", True),
+    "serving.knative.dev/v1/routes": ("Route", True),
+    "serving.knative.dev/v1/configurations": ("Configuration", True),
+    "postgresql.cnpg.io/v1/clusters": ("Cluster", True),
+    "v1/pods": ("Pod", True),
 }
 _VERBS = {"get", "list", "watch", "create", "update", "patch", "delete"}
 # kmock's reading of a request (kmock/_internal/enums.py action) as the Kubernetes verb.
@@ -219,6 +232,8 @@ class KubeApi(kmock.KubernetesEmulator):
     # Called in the emulator's thread before each request is served, with (verb, plural, namespace, name):
     # how a test plays a controller that moves on while a command watches (tests/support/capi_sim.py).
     before: list[Callable[[str, str | None, str | None, str | None], None]] = attrs.field(factory=list, init=False)
+    # (namespace, pod, container) -> the container's log text.
+    pod_logs: dict[tuple[str, str, str], str] = attrs.field(factory=dict, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -226,7 +241,8 @@ class KubeApi(kmock.KubernetesEmulator):
         self.fallback["get /apis/"] << self._serve_apis
         for key, (kind, namespaced) in RESOURCES.items():
             self.resources[key] = kmock.ResourceInfo(
-                kind=kind, namespaced=namespaced, singular=kind.lower(), verbs=_VERBS, subresources={"status"}
+                kind=kind, namespaced=namespaced, singular=kind.lower(), verbs=_VERBS,
+                subresources={"status", "log"} if key == "v1/pods" else {"status"},
             )
 
     # -- what tests call ----------------------------------------------------------
@@ -314,6 +330,10 @@ class KubeApi(kmock.KubernetesEmulator):
             plural = request.resource.plural if request.resource is not None else None
             hook(self._verb(request), plural, request.namespace, request.name)
         fault = self._take_fault(request)
+        if fault is None and request.resource is not None and request.resource.plural == "pods" and request.subresource == "log":
+            response = await self._serve_log(request)
+            self._record(request, response.status)
+            return response
         if fault is not None and fault.status is None:
             self._record(request, "dropped")
             return _drop(request)
@@ -339,6 +359,25 @@ class KubeApi(kmock.KubernetesEmulator):
             self._record(request, exc.status if isinstance(exc, kmock.KubernetesError) else 500)
             raise
         self._record(request, response.status)
+        return response
+
+    async def _serve_log(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
+        async with self._lock:
+            _, pod = self._stored(request)
+        if pod is None:
+            return _error(404, "NotFound", f'pods "{request.name}" not found')
+        containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+        container = request.params.get("container") or (containers[0] if len(containers) == 1 else None)
+        if container not in containers:
+            return _error(400, "BadRequest", f"container {container} is not valid for pod {request.name}")
+        text = self.pod_logs.get((request.namespace, request.name, container), "")
+        if request.params.get("follow") != "true":
+            return aiohttp.web.Response(text=text, content_type="text/plain")
+        response = aiohttp.web.StreamResponse(headers={"Content-Type": "text/plain"})
+        await response.prepare(request._raw_request)
+        for line in text.splitlines(keepends=True):
+            await response.write(line.encode())
+        await response.write_eof()
         return response
 
     async def _serve_list(self, request: rendering.Request) -> rendering.Payload:
@@ -402,6 +441,8 @@ class KubeApi(kmock.KubernetesEmulator):
                     new["status"] = copy.deepcopy(current["status"])
                 kept = {k: current["metadata"][k] for k in ("uid", "creationTimestamp", "generation") if k in current["metadata"]}
                 new["metadata"] = {**copy.deepcopy(body.get("metadata") or {}), **kept}
+                if "generation" in kept and new.get("spec") != current.get("spec"):
+                    new["metadata"]["generation"] = kept["generation"] + 1
             new["metadata"]["resourceVersion"] = _next_version()
             stored = self.objects[key]
             stored.delete()
@@ -419,7 +460,24 @@ class KubeApi(kmock.KubernetesEmulator):
             if refused is not None:
                 return refused
             request.data.setdefault("metadata", {})["resourceVersion"] = _next_version()
+            generation = (current.get("metadata") or {}).get("generation")
+            if generation is not None and request.subresource is None and "spec" in request.data:
+                if _merge_patched(current.get("spec"), request.data["spec"]) != current.get("spec"):
+                    request.data["metadata"]["generation"] = generation + 1
         return None
+
+
+def _merge_patched(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: maps merge, null removes, anything else replaces."""
+    if not isinstance(patch, Mapping):
+        return copy.deepcopy(patch)
+    out = dict(target) if isinstance(target, Mapping) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = _merge_patched(out.get(key), value)
+    return out
 
 
 def _qualified(request: rendering.Request) -> str:
@@ -488,7 +546,7 @@ def _fill_metadata(obj: dict[str, Any]) -> None:
     meta.setdefault("uid", str(uuid.uuid4()))
     meta.setdefault("creationTimestamp", datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     meta.setdefault("resourceVersion", _next_version())
-    if obj.get("kind") not in ("Secret", "Node", "Namespace"):
+    if obj.get("kind") not in ("Secret", "Node", "Namespace", "Pod"):
         meta.setdefault("generation", 1)
 
 
@@ -602,5 +660,6 @@ def without_retry_sleep(monkeypatch) -> None:
     """Commands build their client with `kube.default_client`; make its retries wait no real time."""
     from clusterctl_py.clients import kube
 
-    real = kube.default_client
-    monkeypatch.setattr(kube, "default_client", lambda config, **kw: real(config, **kw, sleep=lambda s: None))
+    for factory in ("default_client", "object_client"):
+        real = getattr(kube, factory)
+        monkeypatch.setattr(kube, factory, lambda config, _real=real, **kw: _real(config, **kw, sleep=lambda s: None))
