@@ -125,6 +125,17 @@ def test_a_new_image_makes_a_new_revision_and_a_dropped_setting_is_removed(clust
     assert [e.verb for e in writes(cluster)][-1:] == ["update"]
 
 
+@pytest.mark.parametrize("dropped", [["--env", "A=1"], ["--port", "8000"]])
+def test_a_setting_dropped_with_the_image_unchanged_is_still_removed(cluster, dropped):
+    assert deploy(cluster, "shop", *dropped).exit_code == 0
+    result = deploy(cluster, "shop")
+    assert result.exit_code == 0, result.output
+    container = get(cluster, SERVICES, "default", "shop")["spec"]["template"]["spec"]["containers"][0]
+    assert "env" not in container
+    assert container["ports"] == [{"containerPort": 8080}]
+    assert [e.verb for e in writes(cluster)][-1:] == ["update"]
+
+
 def test_secret_env_goes_to_a_secret_read_by_reference_and_is_never_printed(cluster):
     result = deploy(cluster, "shop", "--secret-env", "TOKEN=s3cr3t-value", "--secret-env", "API_KEY", env={"API_KEY": "from-env-42"})
     assert result.exit_code == 0, result.output

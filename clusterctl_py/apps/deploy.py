@@ -9,8 +9,9 @@ a subset compare, since Knative's and CloudNativePG's webhooks fill in
 defaults (knative/serving pkg/apis/serving/v1/revision_defaults.go:
 containerConcurrency, timeoutSeconds, readinessProbe, ...). So a redeploy of
 the same image and settings sends no write, and Knative makes no revision.
-Maps we own wholly (the Secret's data, the scale annotations) compare exactly,
-so a dropped value is a change too.
+What we own wholly (the Secret's data, the scale annotations, the
+container's env and envFrom lists) compares exactly, so a dropped value is a
+change too.
 
 An update is a PUT of the live object with our fields in it, carrying the
 resourceVersion it was read at: a concurrent change answers 409 instead of
@@ -55,6 +56,15 @@ def _annotations(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return ((((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations")) or {}
 
 
+# Container lists we own wholly: one we render without is an empty one.
+_OWNED_LISTS = ("env", "envFrom")
+
+
+def _container(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    containers = ((((obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers")) or [{}]
+    return containers[0]
+
+
 def matches(want: Mapping[str, Any], have: Mapping[str, Any]) -> bool:
     """Whether the live object already holds what we render."""
     if not subset(want["metadata"].get("labels", {}), (have.get("metadata") or {}).get("labels") or {}):
@@ -64,6 +74,9 @@ def matches(want: Mapping[str, Any], have: Mapping[str, Any]) -> bool:
     if want["kind"] == "Service":
         scale = (render.MIN_SCALE, render.MAX_SCALE)
         if any(_annotations(want).get(k) != _annotations(have).get(k) for k in scale):
+            return False
+        mine, live = _container(want), _container(have)
+        if any(not subset(mine.get(k, []), live.get(k) or []) for k in _OWNED_LISTS):
             return False
     return subset(want.get("spec"), have.get("spec"))
 
