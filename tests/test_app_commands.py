@@ -23,6 +23,11 @@ IMAGE = "ghcr.io/acme/shop:1.4.2"
 SERVICES = "serving.knative.dev/v1/services"
 
 
+# A Secret the user keeps in the cluster (not ours: no labels), for --env-from-secret.
+USER_SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shop-keys", "namespace": "default"},
+               "type": "Opaque", "data": {"DJANGO_SECRET_KEY": "c2VjcmV0"}}
+
+
 @pytest.fixture
 def cluster(tmp_path, monkeypatch):
     """A workload cluster's API with Knative (the stand-in) and CloudNativePG's Cluster kind served."""
@@ -125,13 +130,14 @@ def test_a_new_image_makes_a_new_revision_and_a_dropped_setting_is_removed(clust
     assert [e.verb for e in writes(cluster)][-1:] == ["update"]
 
 
-@pytest.mark.parametrize("dropped", [["--env", "A=1"], ["--port", "8000"]])
+@pytest.mark.parametrize("dropped", [["--env", "A=1"], ["--port", "8000"], ["--env-from-secret", "shop-keys"]])
 def test_a_setting_dropped_with_the_image_unchanged_is_still_removed(cluster, dropped):
+    cluster.add(USER_SECRET)
     assert deploy(cluster, "shop", *dropped).exit_code == 0
     result = deploy(cluster, "shop")
     assert result.exit_code == 0, result.output
     container = get(cluster, SERVICES, "default", "shop")["spec"]["template"]["spec"]["containers"][0]
-    assert "env" not in container
+    assert "env" not in container and "envFrom" not in container
     assert container["ports"] == [{"containerPort": 8080}]
     assert [e.verb for e in writes(cluster)][-1:] == ["update"]
 
@@ -257,6 +263,25 @@ def test_bad_input_exits_2_with_its_own_message_and_changes_nothing(cluster, fla
     assert len(result.stderr.splitlines()) == 1
     assert objects(cluster) == before
     assert writes(cluster) == []
+
+
+def test_env_from_secret_references_a_secret_the_user_keeps(cluster):
+    cluster.add(USER_SECRET)
+    result = deploy(cluster, "shop", "--env-from-secret", "shop-keys")
+    assert result.exit_code == 0, result.output
+    container = get(cluster, SERVICES, "default", "shop")["spec"]["template"]["spec"]["containers"][0]
+    assert container["envFrom"] == [{"secretRef": {"name": "shop-keys"}}]
+    assert get(cluster, "v1/secrets", "default", "shop-keys")["data"] == {"DJANGO_SECRET_KEY": "c2VjcmV0"}  # read, never written
+    assert "c2VjcmV0" not in result.output and "secret" not in result.stdout
+
+
+def test_env_from_a_secret_that_does_not_exist_is_refused_before_any_write(cluster):
+    before = objects(cluster)
+    result = deploy(cluster, "shop", "--env-from-secret", "shop-keys")
+    assert result.exit_code == 2
+    assert result.stderr == ("error: --env-from-secret: Secret default/shop-keys does not exist; create it first, e.g. "
+                             "`kubectl create secret generic shop-keys -n default --from-literal=KEY=VALUE`\n")
+    assert objects(cluster) == before and writes(cluster) == []
 
 
 def test_a_secret_value_is_never_quoted_back_in_an_error(cluster):
@@ -482,6 +507,15 @@ def test_gitops_refuses_secret_env_and_delete_removes_the_files(tmp_path):
     assert yaml.safe_load((folder / "kustomization.yaml").read_text())["resources"] == ["database.yaml"]
     assert CliRunner().invoke(app, ["app", "delete", "web", "--yes", "--gitops", str(tmp_path)]).exit_code == 0
     assert not folder.exists()
+
+
+def test_gitops_reads_secrets_the_cluster_keeps_through_env_from_secret(tmp_path):
+    result = CliRunner().invoke(app, ["app", "deploy", "web", "--image", IMAGE, "--env-from-secret", "web-keys", "--gitops", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "default" / "web"
+    assert sorted(p.name for p in folder.iterdir()) == ["kustomization.yaml", "service.yaml"]
+    container = yaml.safe_load((folder / "service.yaml").read_text())["spec"]["template"]["spec"]["containers"][0]
+    assert container["envFrom"] == [{"secretRef": {"name": "web-keys"}}]
 
 
 def test_gitops_leaves_files_it_did_not_write_alone(tmp_path):

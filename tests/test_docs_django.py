@@ -9,14 +9,15 @@ validation `app deploy` runs before it touches anything.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from pathlib import Path
 
 import pytest
 import typer
+from typer.testing import CliRunner
 
-from clusterctl_py.apps import gitops
 from clusterctl_py.cli import app
 from clusterctl_py.errors import SpecError
 from clusterctl_py.render.app import app_request
@@ -60,7 +61,7 @@ def test_every_command_of_the_guide_parses(args):
         # The secret's value comes from the environment, as the guide exports it first.
         app_request(p["name"], p["image"], namespace=p["namespace"], env=p["env"] or [], secret_env=p["secret_env"] or [],
                     port=p["port"], min_scale=p["min_scale"], max_scale=p["max_scale"], database=p["database"],
-                    environ={"DJANGO_SECRET_KEY": "x"})
+                    environ={"DJANGO_SECRET_KEY": "x"}, env_from_secrets=p["env_from_secret"] or [])
 
 
 def test_a_wrong_flag_in_a_guide_command_would_be_caught():
@@ -73,11 +74,16 @@ def test_a_wrong_flag_in_a_guide_command_would_be_caught():
         app_request(bad["name"], bad["image"])
 
 
-def test_the_manifests_shown_are_what_the_gitops_command_writes():
+def test_the_manifests_shown_are_what_the_gitops_command_writes(tmp_path, monkeypatch):
+    """The guide's `--gitops` command, run as written from a checkout beside the fleet repository."""
     command = next(c for c in commands() if c[1:3] == ["app", "deploy"] and "--gitops" in c)
-    p = parse(command[1:]).params
-    req = app_request(p["name"], p["image"], namespace=p["namespace"], env=p["env"] or [], port=p["port"],
-                      min_scale=p["min_scale"], max_scale=p["max_scale"], database=p["database"])
-    folder = gitops.folder(Path(str(p["gitops"])), req.namespace, req.name)
+    target = Path(command[command.index("--gitops") + 1])
+    work = tmp_path / "shop"
+    work.mkdir()
+    (work / target).resolve().mkdir(parents=True)
+    monkeypatch.chdir(work)
+    result = CliRunner().invoke(app, command[1:], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
     shown = dict(re.findall(r"^`([^`]+\.yaml)`:\n\n```yaml\n(.*?)```", TEXT, re.S | re.M))
-    assert shown == {str(folder / name): text for name, text in gitops.files(req).items()}
+    written = {os.path.relpath(path, work): path.read_text() for path in sorted((work / target).resolve().rglob("*.yaml"))}
+    assert shown and shown == written

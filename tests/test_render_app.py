@@ -25,7 +25,7 @@ def catalog():
 def full_request(**overrides):
     args = dict(
         namespace="shop", env=["MODE=prod", "my.relaxed-name=1"], secret_env=["TOKEN=x", "API_KEY"], port=8000,
-        min_scale=1, max_scale=5, database=True, environ={"API_KEY": "k"},
+        min_scale=1, max_scale=5, database=True, environ={"API_KEY": "k"}, env_from_secrets=["web-keys", "shared.smtp"],
     )
     args.update(overrides)
     return render.app_request("web", "ghcr.io/acme/web:1.0", **args)
@@ -93,3 +93,21 @@ def test_every_problem_is_reported_at_once():
     with pytest.raises(SpecError) as err:
         render.app_request("Web", "Nginx", env=["X"], port=0, min_scale=-1)
     assert [p.path for p in err.value.problems] == ["NAME", "--image", "--env", "--port", "--min-scale"]
+
+
+def test_env_from_secret_reads_every_key_of_a_secret_the_user_keeps():
+    container = render.service(render.app_request("web", "nginx", env_from_secrets=["web-keys", "shared.smtp"]))["spec"]["template"]["spec"]["containers"][0]
+    assert container["envFrom"] == [{"secretRef": {"name": "web-keys"}}, {"secretRef": {"name": "shared.smtp"}}]
+    assert "envFrom" not in render.service(render.app_request("web", "nginx"))["spec"]["template"]["spec"]["containers"][0]
+
+
+@pytest.mark.parametrize("secrets, message", [
+    (["Keys"], "--env-from-secret: 'Keys' is not a Secret name: use lowercase letters, digits, '-' and '.'"),
+    (["web-env"], "--env-from-secret: 'web-env' is the Secret clusterctl-py keeps for --secret-env; name a Secret of your own"),
+    (["web-db-app"], "--env-from-secret: 'web-db-app' is the Secret clusterctl-py keeps for --database"),
+    (["keys", "keys"], "--env-from-secret: 'keys' is given twice"),
+])
+def test_env_from_secret_names_are_checked(secrets, message):
+    with pytest.raises(SpecError) as err:
+        render.app_request("web", "nginx", env_from_secrets=secrets)
+    assert [f"{p.path}: {p.message}" for p in err.value.problems] == [message] or str(err.value).startswith(message)

@@ -139,8 +139,13 @@ def deploy(
             raise SpecError([Problem("--database", "this cluster does not serve CloudNativePG's postgresql.cnpg.io/v1 Cluster: "
                                                    "set platform.postgres: true for it in the spec and run `clusterctl-py up`")])
         live["Cluster"] = api.get(*CLUSTERS, ns, req.database_name)
-    # Refused before any write: a name someone else's object holds.
-    problems = []
+    # Refused before any write: a name someone else's object holds, a Secret to read that is not there.
+    problems = [
+        Problem("--env-from-secret", f"Secret {ns}/{s} does not exist; create it first, e.g. "
+                                     f"`kubectl create secret generic {s} -n {ns} --from-literal=KEY=VALUE`")
+        for s in req.env_from_secrets
+        if api.get(*SECRETS, ns, s) is None
+    ]
     for kind, obj in live.items():
         if obj is not None and not knative.ours(obj, req.name) and (kind != "Secret" or req.secret_env):
             problems.append(_not_ours(kind, obj, req))

@@ -29,7 +29,7 @@ def refuse_secrets(secret_env: list[str]) -> None:
     if secret_env:
         raise SpecError([Problem("--secret-env", "is not written to git in plain text, so it cannot go with --gitops: create the "
                                                  "Secret in the cluster yourself (or encrypt it with SOPS for Flux) and read it "
-                                                 "from there, or deploy without --gitops")])
+                                                 "with --env-from-secret NAME, or deploy without --gitops")])
 
 
 def folder(root: Path, namespace: str, name: str) -> Path:

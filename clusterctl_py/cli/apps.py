@@ -104,6 +104,10 @@ def deploy(
         "--secret-env", "-s", show_default=False,
         help="NAME=VALUE kept in Secret NAME-env and read from there; a bare NAME takes the value of your environment "
         "variable NAME (keeps it out of your shell history). Repeat for more.")] = None,
+    env_from_secret: Annotated[Optional[List[str]], typer.Option(
+        "--env-from-secret", show_default=False,
+        help="Every key of this Secret (which you keep in the app's namespace) becomes an env var; repeat for more. "
+        "The way to give a --gitops app its secrets.")] = None,
     port: Annotated[int, typer.Option("--port", "-p", help="Port the container listens on (it also gets it as $PORT).")] = 8080,
     min_scale: Annotated[int, typer.Option("--min-scale", help="Pods kept when idle; 0 scales to zero (a cold start on the next request).")] = 0,
     max_scale: Annotated[Optional[int], typer.Option("--max-scale", help="Most pods under load. Default: no limit.", show_default=False)] = None,
@@ -141,6 +145,7 @@ def deploy(
     req = app_request(
         name, image, namespace=namespace, env=env or [], secret_env=secret_env or [], port=port,
         min_scale=min_scale, max_scale=max_scale, database=database, environ=os.environ,
+        env_from_secrets=env_from_secret or [],
     )
     if gitops is not None:
         written = gitops_ops.write(gitops, req)

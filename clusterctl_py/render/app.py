@@ -8,6 +8,8 @@ Pure: flags in, plain dicts out, no I/O. The same objects go to the API
   all traffic on the latest revision;
 * a Secret `<name>-env` holding the `--secret-env` values, each read by the
   container through a `secretKeyRef` (values never reach the Service);
+  `--env-from-secret S` instead reads every key of a Secret `S` the user keeps
+  in the cluster (`envFrom`), which is how a GitOps deploy gets its secrets;
 * with `--database`, a CloudNativePG `postgresql.cnpg.io/v1` Cluster
   `<name>-db`, whose application secret's `uri` reaches the container as
   `DATABASE_URL`.
@@ -96,6 +98,7 @@ class AppRequest:
     min_scale: int = 0
     max_scale: int | None = None
     database: bool = False
+    env_from_secrets: tuple[str, ...] = ()
 
     @property
     def secret_name(self) -> str:
@@ -141,6 +144,23 @@ def check_name(name: str, namespace: str | None = None) -> None:
     problems = [p for p in (name_problem(name), namespace_problem(namespace) if namespace is not None else None) if p]
     if problems:
         raise SpecError(problems)
+
+
+def env_from_problems(secrets: Iterable[str], app: str) -> list[Problem]:
+    """Names of Secrets the user keeps: DNS-1123 subdomains, not ones the app's own objects use."""
+    problems, seen = [], set()
+    ours = {env_secret_name(app): "--secret-env", database_secret_name(app): "--database"}
+    for name in secrets:
+        if not (0 < len(name) <= 253 and all(_DNS1123.fullmatch(part) for part in name.split("."))):
+            problems.append(Problem("--env-from-secret", f"{name[:80]!r} is not a Secret name: use lowercase letters, digits, "
+                                                         "'-' and '.' (DNS-1123 subdomain, at most 253 characters)"))
+        elif name in ours:
+            problems.append(Problem("--env-from-secret", f"{name!r} is the Secret clusterctl-py keeps for {ours[name]}; "
+                                                         "name a Secret of your own"))
+        elif name in seen:
+            problems.append(Problem("--env-from-secret", f"{name!r} is given twice"))
+        seen.add(name)
+    return problems
 
 
 def image_problem(image: str) -> Problem | None:
@@ -208,6 +228,7 @@ def app_request(
     max_scale: int | None = None,
     database: bool = False,
     environ: Mapping[str, str] | None = None,
+    env_from_secrets: Iterable[str] = (),
 ) -> AppRequest:
     """The request, or SpecError listing every problem (one line each)."""
     problems = [p for p in (name_problem(name), namespace_problem(namespace), image_problem(image)) if p]
@@ -241,9 +262,11 @@ def app_request(
             problems.append(Problem("--max-scale", f"{max_scale}: use 1 or more (leave it out for no upper bound)"))
         elif max_scale < min_scale:
             problems.append(Problem("--max-scale", f"{max_scale} is below --min-scale {min_scale}"))
+    env_from = list(env_from_secrets)
+    problems += env_from_problems(env_from, name)
     if problems:
         raise SpecError(problems)
-    return AppRequest(name, image, namespace, tuple(plain), tuple(secret), port, min_scale, max_scale, database)
+    return AppRequest(name, image, namespace, tuple(plain), tuple(secret), port, min_scale, max_scale, database, tuple(env_from))
 
 
 # --------------------------------------------------------------------------- rendering
@@ -273,6 +296,9 @@ def service(req: AppRequest) -> dict[str, Any]:
     env = _env(req)
     if env:
         container["env"] = env
+    if req.env_from_secrets:
+        # Every key becomes a variable; `env` wins over it (Kubernetes' EnvFromSource docs).
+        container["envFrom"] = [{"secretRef": {"name": s}} for s in req.env_from_secrets]
     return {
         "apiVersion": SERVING_API,
         "kind": "Service",
