@@ -221,6 +221,27 @@ def flux_instance(gitops: GitopsSpec) -> dict:
     }
 
 
+def upstream_bundles(spec: PlatformSpec, cluster: ClusterSpec) -> list[str]:
+    """What the platform stack installs from upstream releases, one line each, in install order."""
+    settings = settings_of(spec, cluster)
+    bundles = []
+    if settings.tls != "off":
+        bundles.append(f"cert-manager {versions.CERT_MANAGER} (chart cert-manager from https://charts.jetstack.io)")
+        if settings.challenge == "dns01":
+            webhook = spec.provider.dns01_webhook()
+            bundles.append(f"{webhook.chart} {webhook.version} (chart from {webhook.repo})")
+    bundles.append(f"Knative operator: {KNATIVE_OPERATOR_URL}")
+    if settings.domain is None:
+        bundles.append(f"sslip.io default domain: {DEFAULT_DOMAIN_URL}")
+    if settings.postgres:
+        bundles.append(f"CloudNativePG: {CLOUDNATIVE_PG_URL}")
+    if settings.gitops is not None:
+        bundles.append(f"flux-operator: {FLUX_OPERATOR_URL}")
+    if settings.metrics_server:
+        bundles.append(f"metrics-server: {METRICS_SERVER_URL}")
+    return bundles
+
+
 def render_platform(spec: PlatformSpec, cluster: ClusterSpec) -> list[dict]:
     """Every object of ours the platform stack creates, in creation order."""
     settings = settings_of(spec, cluster)
