@@ -165,8 +165,6 @@ class Platform(pulumi.ComponentResource):
         self.load_balancer = pulumi.Output.from_input(rp.load_balancer_name(cluster))
         self.domain = pulumi.Output.from_input(settings.domain)
         self.cluster_issuer = pulumi.Output.from_input(rp.issuer_name(settings))
-        # Resolves once Knative reports Ready.
-        self.ready = serving.id.apply(lambda _: True)
         self.register_outputs(
             {
                 "ingressNamespace": self.ingress_namespace,

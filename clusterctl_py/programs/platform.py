@@ -33,8 +33,9 @@ def main(base_dir: str | Path = ".") -> None:
     except SpecError as err:
         raise SpecError([Problem("clusterctl:cluster", p.message) for p in err.problems], "Pulumi config") from None
     platform = settings_of(spec, cluster)  # SpecError naming clusters[i].platform
-    # Only DNS-01 needs the token (Hetzner DNS zones are in the Cloud API).
-    token = hcloud_token() if platform.tls != "off" and platform.challenge == "dns01" else None
+    # Only DNS-01 needs the token (Hetzner DNS zones are in the Cloud API);
+    # the spec allows dns01 only with TLS on.
+    token = hcloud_token() if platform.challenge == "dns01" else None
 
     cluster_stack = pulumi.StackReference(qualified_stack(str(settings["clusterStack"]), "cluster", pulumi.get_organization()))
     component = Platform(
