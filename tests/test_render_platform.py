@@ -224,3 +224,10 @@ def test_release_manifests_are_the_pinned_upstream_assets():
 def test_rendering_is_deterministic():
     platform = SETTINGS[2]
     assert yaml.safe_dump(render(platform)) == yaml.safe_dump(render(platform))
+
+
+def test_the_postgres_storage_class_is_the_one_app_deploy_database_asks_for():
+    from clusterctl_py.render import app as render_app
+
+    sc = one(render({"postgres": True}), "StorageClass")
+    assert sc["metadata"]["name"] == render_app.DB_STORAGE_CLASS
