@@ -54,6 +54,24 @@ KUBERNETES_PATCHES = {
 # A cluster carrying the platform therefore runs v1.34 or newer.
 KNATIVE_SERVING = "v1.23.0"
 KNATIVE_MIN_KUBERNETES = (1, 34)
+# Knative's operator is released under the same tag as Serving; its release
+# asset operator.yaml (knative/operator hack/generate-yamls.sh) installs it,
+# and it carries Serving and Kourier of its own version
+# (cmd/operator/kodata/knative-serving/1.23.0, kodata/ingress/1.23/kourier).
+KNATIVE_OPERATOR = "knative-v1.23.0"
+# hetzner/cert-manager-webhook-hetzner: chart 0.9.0 at charts.hetzner.cloud
+# (chart/Chart.yaml at tag v0.9.0), for DNS-01 in Hetzner DNS.
+CERT_MANAGER_WEBHOOK_HETZNER = "0.9.0"
+# cloudnative-pg/cloudnative-pg: release asset cnpg-1.30.0.yaml
+# (.github/workflows/release-publish.yml at tag v1.30.0).
+CLOUDNATIVE_PG = "v1.30.0"
+# controlplaneio-fluxcd/flux-operator: release asset install.yaml (.goreleaser.yml
+# at tag v0.58.1); the Flux distribution it ships is config/data/flux-images/VERSION.
+FLUX_OPERATOR = "v0.58.1"
+FLUX_DISTRIBUTION = "2.9.4"
+# kubernetes-sigs/metrics-server: newest release tag, asset components.yaml
+# (its helm chart 3.13.1 still ships 0.8.1).
+METRICS_SERVER = "v0.9.0"
 
 # Upstream release artefacts, in clusterctl's URL convention.
 GITHUB_RELEASE = "https://github.com/{org}/{repo}/releases/download/{tag}/{asset}"

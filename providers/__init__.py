@@ -10,6 +10,7 @@ from functools import cache
 from importlib import import_module
 
 from clusterctl_py.providers.base import (
+    Dns01Webhook,
     Footprint,
     InfrastructureProvider,
     LeftoverRule,
@@ -38,6 +39,7 @@ def get(name: str) -> InfrastructureProvider:
 
 
 __all__ = [
+    "Dns01Webhook",
     "Footprint",
     "InfrastructureProvider",
     "LeftoverRule",

@@ -122,6 +122,24 @@ class MachineRole:
     placement_group: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Dns01Webhook:
+    """A cert-manager DNS-01 solver for the provider's DNS service (wildcard certificates).
+
+    The chart goes into cert-manager's namespace, where a ClusterIssuer's
+    secrets live; the token secret holds the provider's API token.
+    """
+
+    repo: str
+    chart: str
+    version: str
+    values: Mapping[str, Any]
+    # The issuer's `dns01.webhook` block (groupName, solverName, config).
+    webhook: Mapping[str, Any]
+    token_secret: str
+    token_key: str
+
+
 class InfrastructureProvider(Protocol):
     name: str
     api_group: str
@@ -132,6 +150,8 @@ class InfrastructureProvider(Protocol):
     # The Secret (in each cluster's namespace) the provider's controllers read credentials from.
     credentials_secret: str
     credentials_key: str
+    # The CSI driver that provisions the provider's block volumes (a StorageClass's provisioner).
+    volume_provisioner: str
 
     def network_zone(self, location: str) -> str:
         """The network zone a location belongs to (where subnets and load balancers are placed)."""
@@ -168,3 +188,9 @@ class InfrastructureProvider(Protocol):
 
     def leftovers(self, name: str, management: bool = False) -> tuple[LeftoverRule, ...]:
         """How to find what workload cluster `name` (or, with `management`, the management cluster `name`) leaves behind."""
+
+    def load_balancer_annotations(self, spec: PlatformSpec, cluster: ClusterSpec, name: str) -> dict[str, str]:
+        """Annotations that make the cloud controller give a `type: LoadBalancer` Service a load balancer `name`."""
+
+    def dns01_webhook(self) -> Dns01Webhook:
+        """The provider's DNS-01 solver for cert-manager (`challenge: dns01`)."""

@@ -130,3 +130,20 @@ def test_duplicate_container_and_port_names():
         "Deployment/web spec.template.spec.containers[1].name: duplicate container name 'web'",
         "Deployment/web spec.template.spec.containers[1].ports[0].name: duplicate port name 'http'",
     ]
+
+
+def test_storage_class_is_checked_against_the_apiservers_schema():
+    sc = {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {"name": "fast"},
+        "provisioner": "csi.example.com",
+        "volumeBindingMode": "WaitForFirstConsumer",
+        "allowVolumeExpansion": True,
+    }
+    assert CATALOG.validate(sc) == []
+    missing = {k: v for k, v in sc.items() if k != "provisioner"}
+    assert CATALOG.validate(missing) == ["StorageClass/fast provisioner: required field missing"]
+    assert CATALOG.validate({**sc, "allowVolumeExpansion": "yes"}) == [
+        "StorageClass/fast allowVolumeExpansion: expected boolean or null, got string 'yes'"
+    ]

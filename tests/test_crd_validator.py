@@ -357,7 +357,7 @@ def test_non_crd_documents_are_skipped():
     catalog = CrdCatalog.load(root, ["knative-serving/v1.23.0"])  # has configmaps/ next to the CRDs
     assert {kind for _, kind in catalog.served} == {
         *("Configuration", "DomainMapping", "Revision", "Route", "Service"),
-        *("Namespace", "Secret", "ConfigMap", "ServiceAccount", "Role", "RoleBinding", "Deployment"),
+        *("Namespace", "Secret", "ConfigMap", "ServiceAccount", "Role", "RoleBinding", "Deployment", "StorageClass"),
     }
 
 

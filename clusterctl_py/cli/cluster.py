@@ -111,6 +111,43 @@ def generate_cluster(
     typer.echo(f"wrote {target}", err=True)
 
 
+@generate_app.command("platform")
+def generate_platform(
+    name: Annotated[str, typer.Argument(help="Cluster name, as in the spec's clusters[].name; it needs a platform section.")],
+    file: PlatformFile = Path("platform.yaml"),
+    output: Annotated[
+        Optional[Path],
+        typer.Option("--output", "-o", help="Directory to write <name>-platform.yaml into, instead of stdout."),
+    ] = None,
+) -> None:
+    """Render the platform objects of one workload cluster (Knative, issuers, options) as YAML.
+
+    Upstream bundles the platform stack also installs (cert-manager, the
+    Knative operator, ...) are named in the header, not rendered.
+    """
+    from clusterctl_py.render import dump_all
+    from clusterctl_py.render.platform import render_platform, upstream_bundles
+
+    spec = load_spec(file)
+    cluster = spec.cluster(name)
+    objs = render_platform(spec, cluster)
+    header = "\n".join(
+        [f"Platform of cluster {cluster.name}, rendered by clusterctl-py {__version__} from {file.name}.", "Installed before or beside these:"]
+        + [f"  {bundle}" for bundle in upstream_bundles(spec, cluster)]
+    )
+    text = dump_all(objs, header=header)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    target = output / f"{cluster.name}-platform.yaml"
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        _write_atomic(target, text)
+    except OSError as exc:
+        fail(f"cannot write {target}: {exc.strerror or exc}", code=1)
+    typer.echo(f"wrote {target}", err=True)
+
+
 def _write_atomic(path: Path, text: str) -> None:
     # A reader (kubectl apply, git) never sees half a file.
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")

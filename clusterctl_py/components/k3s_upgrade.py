@@ -8,7 +8,7 @@ from typing import Callable
 import pulumi
 import pulumi_kubernetes as k8s
 
-from clusterctl_py.components.capi import retain_crds
+from clusterctl_py.components.bundles import retain_crds
 from clusterctl_py.fetch import fetch_text
 from clusterctl_py.render import k3s_upgrade as suc
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from clusterctl_py.providers.base import Footprint, LeftoverRule, MachineRole, MachineShape, Manifest, NodeGroup, PriceList
-from clusterctl_py.providers.hetzner import catalog, checks, render
+from clusterctl_py.providers.base import Dns01Webhook, Footprint, LeftoverRule, MachineRole, MachineShape, Manifest, NodeGroup, PriceList
+from clusterctl_py.providers.hetzner import catalog, checks, platform, render
 from clusterctl_py.providers.hetzner.catalog import LOCATIONS, SERVER_TYPES
 from clusterctl_py.providers.hetzner.limits import GROUP_MAX
 from clusterctl_py.providers.hetzner.settings import HetznerSettings
@@ -32,6 +32,7 @@ class HetznerProvider:
     settings_model = HetznerSettings
     credentials_secret = render.TOKEN_SECRET
     credentials_key = render.TOKEN_KEY
+    volume_provisioner = platform.VOLUME_PROVISIONER
 
     def network_zone(self, location: str) -> str:
         return LOCATIONS[location].network_zone
@@ -97,6 +98,12 @@ class HetznerProvider:
         from clusterctl_py.providers.hetzner.leftovers import leftovers
 
         return leftovers(name, management)
+
+    def load_balancer_annotations(self, spec: PlatformSpec, cluster: ClusterSpec, name: str) -> dict[str, str]:
+        return platform.load_balancer_annotations(spec, cluster, name)
+
+    def dns01_webhook(self) -> Dns01Webhook:
+        return platform.dns01_webhook()
 
 
 PROVIDER = HetznerProvider()

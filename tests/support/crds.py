@@ -21,7 +21,7 @@ converted to JSON Schema Draft 4 and checked with `jsonschema`:
 Top-level `metadata` is checked by a built-in ObjectMeta schema (name and
 namespace syntax, label and annotation keys and values, known keys only). v1
 Namespace, Secret and ConfigMap have small built-in schemas. v1 ServiceAccount,
-rbac Role and RoleBinding and apps/v1 Deployment use kubernetes-validate's
+rbac Role and RoleBinding, apps/v1 Deployment and storage.k8s.io/v1 StorageClass use kubernetes-validate's
 strict schemas (the apiserver's OpenAPI) at the management cluster's minor;
 as those leave out the apiserver's Go checks, a Deployment also gets the ones
 that matter for a pod template: selector against template labels, template
@@ -99,6 +99,10 @@ CAAPH_CRDS = f"caaph/{versions.CAAPH}"
 CERT_MANAGER_CRDS = f"cert-manager/{versions.CERT_MANAGER}"
 PINNED = (CAPI_CRDS, CAPH_CRDS, CAAPH_CRDS)
 """What the cluster stack applies: Cluster API, CAPH and CAAPH objects."""
+KNATIVE_OPERATOR_CRDS = f"knative-operator/{versions.KNATIVE_SERVING}"
+FLUX_OPERATOR_CRDS = f"flux/flux-operator-{versions.FLUX_OPERATOR}"
+PLATFORM = (CERT_MANAGER_CRDS, KNATIVE_OPERATOR_CRDS, FLUX_OPERATOR_CRDS)
+"""What the platform stack applies of its own: ClusterIssuers, KnativeServing, FluxInstance."""
 
 FieldPath = tuple[str | int, ...]
 Problem = tuple[FieldPath, str]
@@ -321,6 +325,7 @@ _OPENAPI_KINDS = frozenset(
         ("rbac.authorization.k8s.io/v1", "Role"),
         ("rbac.authorization.k8s.io/v1", "RoleBinding"),
         ("apps/v1", "Deployment"),
+        ("storage.k8s.io/v1", "StorageClass"),
     }
 )
 
