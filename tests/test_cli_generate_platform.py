@@ -43,8 +43,13 @@ def test_writes_name_platform_yaml_into_a_directory(spec_file, tmp_path):
     assert (tmp_path / "out" / "prod-platform.yaml").read_text() == invoke("generate", "platform", "prod", "-f", str(spec_file)).stdout
 
 
-def test_a_cluster_without_a_platform_section_exits_2_naming_the_field():
-    result = invoke("generate", "platform", "prod", "-f", str(EXAMPLE))
+def test_a_cluster_without_a_platform_section_exits_2_naming_the_field(tmp_path):
+    data = yaml.safe_load(EXAMPLE.read_text())
+    del data["clusters"][0]["platform"]
+    bare = tmp_path / "platform.yaml"
+    bare.write_text(yaml.safe_dump(data))
+    result = invoke("generate", "platform", "prod", "-f", str(bare))
     assert result.exit_code == 2
     assert result.output.startswith("error: clusters[0].platform: cluster 'prod' has no platform section")
     assert "Traceback" not in result.output
+
