@@ -63,7 +63,7 @@ BASE: dict[str, Any] = {
     "clusters": [
         {
             "name": "prod",
-            "kubernetesVersion": "v1.33.4",
+            "kubernetesVersion": "v1.34.11",
             "location": "nbg1",
             "controlPlane": {"replicas": 3, "serverType": "cpx22"},
             "pools": [
@@ -77,6 +77,14 @@ BASE: dict[str, Any] = {
                     "taints": [{"key": "batch", "value": "true", "effect": "NoSchedule"}],
                 },
             ],
+            "platform": {
+                "domain": "apps.example.com",
+                "email": "ops@example.com",
+                "tls": "staging",
+                "scaleToZero": True,
+                "postgres": True,
+                "metricsServer": True,
+            },
         }
     ],
 }

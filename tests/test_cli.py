@@ -81,7 +81,7 @@ BAD = {
     "unknown server type": ("clusters[0].pools[0].serverType", "{name: general, serverType: cpx32", "{name: general, serverType: cpx33", "unknown Hetzner server type 'cpx33'"),
     "typo in a key": ("clusters[0].controlPlane.serverTyp", "{replicas: 3, serverType: cpx22}", "{replicas: 3, serverTyp: cpx22}", "did you mean 'serverType'?"),
     "even control plane": ("clusters[0].controlPlane.replicas", "{replicas: 3,", "{replicas: 4,", "must be 1, 3 or 5 (got 4)"),
-    "old kubernetes": ("clusters[0].kubernetesVersion", "v1.33.4", "v1.29.0", "allowed: v1.32 to v1.36"),
+    "old kubernetes": ("clusters[0].kubernetesVersion", "v1.34.11", "v1.29.0", "allowed: v1.32 to v1.36"),
     "bad location": ("clusters[0].location", "location: nbg1", "location: nowhere", "unknown Hetzner location 'nowhere'"),
     "bad default location": ("hetzner.location", "location: fsn1", "location: fra1", "unknown Hetzner location 'fra1'"),
     "zone without the location": ("hetzner.networkZone", "networkZone: eu-central", "networkZone: us-east", "does not contain location 'fsn1'"),
@@ -154,7 +154,7 @@ def test_empty_or_non_mapping_file(run, tmp_path, text, expect):
 def test_several_problems_give_one_line_each(run, tmp_path):
     bad = tmp_path / "platform.yaml"
     text = Path(EXAMPLE).read_text()
-    bad.write_text(text.replace("replicas: 3", "replicas: 2").replace("v1.33.4", "v1.37.0").replace("cax21", "cx22"))
+    bad.write_text(text.replace("replicas: 3", "replicas: 2").replace("v1.34.11", "v1.37.0").replace("cax21", "cx22"))
     result = run("validate", "-f", str(bad))
     assert result.exit_code == 2 and result.stdout == ""
     lines = result.stderr.splitlines()

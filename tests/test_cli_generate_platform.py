@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from clusterctl_py.cli import app
 from tests.conftest import EXAMPLE
+from tests.support import crds
 
 
 @pytest.fixture
@@ -43,8 +44,29 @@ def test_writes_name_platform_yaml_into_a_directory(spec_file, tmp_path):
     assert (tmp_path / "out" / "prod-platform.yaml").read_text() == invoke("generate", "platform", "prod", "-f", str(spec_file)).stdout
 
 
-def test_a_cluster_without_a_platform_section_exits_2_naming_the_field():
-    result = invoke("generate", "platform", "prod", "-f", str(EXAMPLE))
+def test_a_cluster_without_a_platform_section_exits_2_naming_the_field(tmp_path):
+    data = yaml.safe_load(EXAMPLE.read_text())
+    del data["clusters"][0]["platform"]
+    bare = tmp_path / "platform.yaml"
+    bare.write_text(yaml.safe_dump(data))
+    result = invoke("generate", "platform", "prod", "-f", str(bare))
     assert result.exit_code == 2
     assert result.output.startswith("error: clusters[0].platform: cluster 'prod' has no platform section")
     assert "Traceback" not in result.output
+
+
+def test_the_example_files_platform_renders_what_it_asks_for():
+    # examples/platform.yaml as shipped: staging TLS on its domain, Postgres and metrics-server, no GitOps.
+    result = invoke("generate", "platform", "prod", "-f", str(EXAMPLE))
+    assert result.exit_code == 0, result.output
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d]
+    (serving,) = [d for d in docs if d["kind"] == "KnativeServing"]
+    assert serving["spec"]["config"]["domain"] == {"apps.example.com": ""}
+    assert "name: letsencrypt-staging" in serving["spec"]["config"]["certmanager"]["issuerRef"]
+    assert serving["spec"]["config"]["autoscaler"]["enable-scale-to-zero"] == "true"
+    assert {d["spec"]["acme"]["email"] for d in docs if d["kind"] == "ClusterIssuer"} == {"ops@example.com"}
+    assert "StorageClass" in {d["kind"] for d in docs} and "FluxInstance" not in {d["kind"] for d in docs}
+    assert "https://github.com/cloudnative-pg/cloudnative-pg/releases/download/v1.30.0/cnpg-1.30.0.yaml" in result.stdout
+    assert "https://github.com/kubernetes-sigs/metrics-server/releases/download/v0.9.0/components.yaml" in result.stdout
+    catalog = crds.CrdCatalog.load(crds.require_reference(*crds.PLATFORM), crds.PLATFORM)
+    catalog.assert_valid(docs)

@@ -215,8 +215,9 @@ def guide_blocks(heading: str) -> list[str]:
 def test_the_day2_guide_shows_what_describe_prints(connect):
     command, tree, errors = guide_blocks("describe cluster")[:3]
     assert command.strip() == "bash\nclusterctl-py describe cluster prod"
-    server, kubeconfig = connect(fx.workload_cluster(
-        "prod", pools=(fx.Pool("general", 3, not_ready=1, min_size=1, max_size=10), fx.Pool("arm", 2, min_size=0, max_size=20))
+    server, kubeconfig = connect(fx.workload_cluster(  # prod of examples/platform.yaml
+        "prod", version="v1.34.11",
+        pools=(fx.Pool("general", 3, not_ready=1, min_size=1, max_size=10), fx.Pool("arm", 2, min_size=0, max_size=20)),
     ))
     with kube.KubeClient(kube.Kubeconfig("guide", path=kubeconfig[1])) as api:
         state = describe.read_state(api, "prod", None)

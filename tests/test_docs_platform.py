@@ -25,7 +25,6 @@ def documented_section() -> dict:
 
 def test_the_documented_section_renders_on_the_example_cluster():
     data = yaml.safe_load(EXAMPLE.read_text())
-    data["clusters"][0]["kubernetesVersion"] = "v1.34.2"
     data["clusters"][0]["platform"] = documented_section()
     spec = spec_mod.parse(data)
     objs = rp.render_platform(spec, spec.cluster("prod"))

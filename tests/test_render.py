@@ -161,11 +161,11 @@ def test_changing_the_control_plane_server_type_rolls_only_the_control_plane():
 
 def test_changing_kubernetes_version_rolls_control_plane_and_every_pool():
     data = platform_data()
-    data["clusters"][0]["kubernetesVersion"] = "v1.34.1"
+    data["clusters"][0]["kubernetesVersion"] = "v1.35.9"
     before, after = render(), render(data)
-    assert of_kind(after, "KubeadmControlPlane")[0]["spec"]["version"] == "v1.34.1"
+    assert of_kind(after, "KubeadmControlPlane")[0]["spec"]["version"] == "v1.35.9"
     for md in of_kind(after, "MachineDeployment"):
-        assert md["spec"]["template"]["spec"]["version"] == "v1.34.1"
+        assert md["spec"]["template"]["spec"]["version"] == "v1.35.9"
     # Every bootstrap template is new, so every pool rolls ...
     assert not set(names(before, "KubeadmConfigTemplate")) & set(names(after, "KubeadmConfigTemplate"))
     assert len(names(after, "KubeadmConfigTemplate")) == 2
@@ -175,16 +175,16 @@ def test_changing_kubernetes_version_rolls_control_plane_and_every_pool():
     # ... and the machines install the new kubelet, not the old one (CAPH #591).
     for spec in _bootstrap_specs(after):
         text = "\n".join(spec["preKubeadmCommands"])
-        assert "kubelet=1.34.1-*" in text and "kubeadm=1.34.1-*" in text
-        assert "pkgs.k8s.io/core:/stable:/v1.34/deb/" in text
-        assert "1.33" not in text
+        assert "kubelet=1.35.9-*" in text and "kubeadm=1.35.9-*" in text
+        assert "pkgs.k8s.io/core:/stable:/v1.35/deb/" in text
+        assert "1.34" not in text  # the example runs v1.34.11
     # Infrastructure templates do not depend on the version: no new servers for that reason alone.
     assert names(before, "HCloudMachineTemplate") == names(after, "HCloudMachineTemplate")
 
 
 def test_version_change_touches_only_versions_and_bootstrap_references():
     data = platform_data()
-    data["clusters"][0]["kubernetesVersion"] = "v1.34.1"
+    data["clusters"][0]["kubernetesVersion"] = "v1.35.9"
     gone, new, changed = diff(render(), render(data))
     assert {k[0] for k in gone | new} == {"KubeadmConfigTemplate"}
     assert set(changed) == {("KubeadmControlPlane", "prod-control-plane"), *(("MachineDeployment", n) for n in ("prod-general", "prod-general-2", "prod-arm", "prod-arm-2", "prod-arm-3"))}
@@ -638,7 +638,7 @@ def test_nodes_download_runc_and_containerd_from_their_releases_and_check_them()
         sums = [u.rsplit("/", 1)[1] for u in releases if "sha256sum" in u]
         assert len(sums) == 2 and all(any(c.startswith("sha256sum --check") and s in c for c in commands) for s in sums)
         # kubelet, kubeadm and kubectl from the Kubernetes minor's own package repository.
-        assert [u for u in urls if "pkgs.k8s.io" in u] == ["https://pkgs.k8s.io/core:/stable:/v1.33/deb/Release.key"]
+        assert [u for u in urls if "pkgs.k8s.io" in u] == ["https://pkgs.k8s.io/core:/stable:/v1.34/deb/Release.key"]
 
 
 def test_an_unhealthy_server_is_rebooted_once_before_capi_replaces_it():
@@ -676,7 +676,7 @@ def test_nodes_are_prepared_as_kubeadm_requires_before_it_runs():
             ["sed", "-i", "s/SystemdCgroup = false/SystemdCgroup = true/", "/etc/containerd/config.toml"],
             ["systemctl", "daemon-reload"],
             ["systemctl", "enable", "--now", "containerd"],
-            ["apt-get", "install", "-y", "kubelet=1.33.4-*", "kubeadm=1.33.4-*", "kubectl=1.33.4-*"],
+            ["apt-get", "install", "-y", "kubelet=1.34.11-*", "kubeadm=1.34.11-*", "kubectl=1.34.11-*"],
             ["apt-mark", "hold", "kubelet", "kubeadm", "kubectl"],
             ["systemctl", "enable", "kubelet"],
         ]

@@ -25,7 +25,9 @@ def spec_with(platform: dict | None, location: str | None = "nbg1") -> spec_mod.
     cluster["kubernetesVersion"] = "v1.34.2"
     if location is None:
         del cluster["location"]
-    if platform is not None:
+    if platform is None:
+        del cluster["platform"]  # a bare cluster: BASE, like the example, carries one
+    else:
         cluster["platform"] = platform
     return spec_mod.parse(data)
 

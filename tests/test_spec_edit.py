@@ -106,12 +106,13 @@ def test_the_example_file_keeps_every_untouched_line():
     text = EXAMPLE.read_text()
     after = edited(
         text,
-        Edit("clusters[name=prod].kubernetesVersion", "v1.34.2"),
+        Edit("clusters[name=prod].kubernetesVersion", "v1.35.9"),
         Edit("clusters[name=prod].pools[name=general].max", 8),
         Edit("clusters[name=prod].pools[name=arm].min", 1),
     )
     assert changed_lines(text, after) == [
-        ("    kubernetesVersion: v1.33.4\n", "    kubernetesVersion: v1.34.2\n"),
+        ("    kubernetesVersion: v1.34.11   # the platform's Knative Serving needs v1.34 or newer\n",
+         "    kubernetesVersion: v1.35.9   # the platform's Knative Serving needs v1.34 or newer\n"),
         ("      - {name: general, serverType: cpx32, min: 1, max: 10}\n",
          "      - {name: general, serverType: cpx32, min: 1, max: 8}\n"),
         ("        min: 0\n", "        min: 1\n"),

@@ -24,6 +24,7 @@ def refused(platform: dict, version: str = "v1.34.2") -> list[str]:
 
 def test_no_section_is_a_bare_cluster():
     data = platform_data()
+    del data["clusters"][0]["platform"]
     assert spec_mod.parse(data).cluster("prod").platform is None
 
 

@@ -25,7 +25,7 @@ from tests.support.fake_engine import use_fake_engine
 from tests.support.kube_api import serve, without_retry_sleep
 
 TOKEN = "Ab3" * 21 + "x"
-OLD, NEW = "v1.33.4", "v1.34.11"
+OLD, NEW = "v1.34.11", "v1.35.9"
 
 STAGING = """\
   - name: staging
@@ -85,14 +85,14 @@ def progress(stderr: str) -> list[str]:
 
 
 FOLLOWED = [
-    "prod: phase 1/2 control plane: 0/3 machines on v1.34.11",
-    "prod: phase 1/2 control plane: 1/3 machines on v1.34.11",
-    "prod: phase 1/2 control plane: 2/3 machines on v1.34.11",
-    "prod: phase 1/2 control plane: 3/3 machines on v1.34.11",
-    "prod: phase 2/2 pool prod-general: 0/2 machines on v1.34.11",
-    "prod: phase 2/2 pool prod-general: 1/2 machines on v1.34.11",
-    "prod: phase 2/2 pool prod-general: 2/2 machines on v1.34.11",
-    "prod: v1.34.11 on every machine",
+    "prod: phase 1/2 control plane: 0/3 machines on v1.35.9",
+    "prod: phase 1/2 control plane: 1/3 machines on v1.35.9",
+    "prod: phase 1/2 control plane: 2/3 machines on v1.35.9",
+    "prod: phase 1/2 control plane: 3/3 machines on v1.35.9",
+    "prod: phase 2/2 pool prod-general: 0/2 machines on v1.35.9",
+    "prod: phase 2/2 pool prod-general: 1/2 machines on v1.35.9",
+    "prod: phase 2/2 pool prod-general: 2/2 machines on v1.35.9",
+    "prod: v1.35.9 on every machine",
 ]
 
 
@@ -114,14 +114,15 @@ def test_apply_writes_the_version_runs_the_stack_and_follows_each_phase(env):
     result = env.run("upgrade", "apply", "--cluster", "prod", "--poll", "0")
     assert result.exit_code == 0, result.output
     changed = [(a, b) for a, b in zip(before.splitlines(), env.platform.read_text().splitlines()) if a != b]
-    assert changed == [("    kubernetesVersion: v1.33.4", "    kubernetesVersion: v1.34.11")]
+    comment = "   # the platform's Knative Serving needs v1.34 or newer"
+    assert changed == [(f"    kubernetesVersion: v1.34.11{comment}", f"    kubernetesVersion: v1.35.9{comment}")]
     assert [(a, p, s) for a, p, s, *_ in env.engine.runs] == [("up", "cluster", "mgmt-cluster-prod")]
     assert result.stdout.splitlines() == [
-        "prod: v1.33.4 -> v1.34.11",
-        f"{env.platform}: clusters[name=prod].kubernetesVersion set to v1.34.11",
+        "prod: v1.34.11 -> v1.35.9",
+        f"{env.platform}: clusters[name=prod].kubernetesVersion set to v1.35.9",
         "up in organization:",
         "  mgmt-cluster-prod  up done",
-        "prod: v1.34.11 on every machine",
+        "prod: v1.35.9 on every machine",
     ]
     following = [line for line in progress(result.stderr) if line.startswith("prod: ")]
     assert following == FOLLOWED
@@ -143,11 +144,11 @@ def test_an_interrupted_apply_resumes_without_bumping_again(env):
     first = env.run("upgrade", "apply", "--cluster", "prod", "--poll", "0")
     assert first.exit_code == 130
     assert first.stderr.splitlines()[-1] == (
-        "error: interrupted: the rollout of v1.34.11 goes on in the cluster;"
+        "error: interrupted: the rollout of v1.35.9 goes on in the cluster;"
         " `clusterctl-py upgrade apply --cluster prod` follows it again"
     )
     written = env.platform.read_bytes()
-    assert b"kubernetesVersion: v1.34.11" in written
+    assert b"kubernetesVersion: v1.35.9" in written
     assert sorted(set(kubelets(env.server))) == ["no node", OLD, NEW]
 
     second = env.run("upgrade", "apply", "--cluster", "prod", "--poll", "0")
@@ -156,8 +157,8 @@ def test_an_interrupted_apply_resumes_without_bumping_again(env):
     assert len(env.engine.runs) == 1  # the stack ran once, in the first run
     assert second.stdout.splitlines() == [
         # Its first look let the second new machine's node join.
-        "prod: resuming the rollout of v1.34.11: the control plane is moving from v1.33.4 to v1.34.11 (2 of 3 machines on v1.34.11)",
-        "prod: v1.34.11 on every machine",
+        "prod: resuming the rollout of v1.35.9: the control plane is moving from v1.34.11 to v1.35.9 (2 of 3 machines on v1.35.9)",
+        "prod: v1.35.9 on every machine",
     ]
     assert progress(second.stderr) == FOLLOWED[2:]
     assert kubelets(env.server) == [NEW] * 5
@@ -175,13 +176,13 @@ def test_the_api_lost_while_following_says_how_to_resume_and_the_next_run_does(e
         errors[0],
     ), errors
     assert errors[1:] == [
-        "error: prod: the rollout of v1.34.11 goes on in the cluster; `clusterctl-py upgrade apply --cluster prod` follows it again"
+        "error: prod: the rollout of v1.35.9 goes on in the cluster; `clusterctl-py upgrade apply --cluster prod` follows it again"
     ]
     sim.after_step = None
     env.server.up()
     second = env.run("upgrade", "apply", "--cluster", "prod", "--poll", "0")
     assert second.exit_code == 0, second.output
-    assert second.stdout.splitlines()[0].startswith("prod: resuming the rollout of v1.34.11: ")
+    assert second.stdout.splitlines()[0].startswith("prod: resuming the rollout of v1.35.9: ")
     assert len(env.engine.runs) == 1
     assert kubelets(env.server) == [NEW] * 5
 
@@ -194,11 +195,11 @@ def test_a_second_bump_during_the_rollout_is_refused_and_nothing_is_touched(env)
         sim.server.edit(sim.step)
     sim.paused = True
     before = env.platform.read_bytes()
-    result = env.run("upgrade", "apply", "--cluster", "prod", "--to", "v1.35.9")
+    result = env.run("upgrade", "apply", "--cluster", "prod", "--to", "v1.36.4")
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        "error: --to: v1.35.9 refused: prod is rolling out v1.34.11 (the control plane is moving from v1.33.4 to v1.34.11"
-        " (1 of 3 machines on v1.34.11)); a second bump waits until it is done:"
+        "error: --to: v1.36.4 refused: prod is rolling out v1.35.9 (the control plane is moving from v1.34.11 to v1.35.9"
+        " (1 of 3 machines on v1.35.9)); a second bump waits until it is done:"
         " `clusterctl-py upgrade apply --cluster prod` follows it"
     ]
     assert env.platform.read_bytes() == before
@@ -211,27 +212,27 @@ def test_a_stack_that_failed_after_the_write_is_applied_by_the_next_run(env):
     first = env.run("upgrade", "apply", "--cluster", "prod", "--poll", "0")
     assert first.exit_code == 1
     assert "error: stack mgmt-cluster-prod failed during up" in first.stderr
-    assert "kubernetesVersion: v1.34.11" in env.platform.read_text()
+    assert "kubernetesVersion: v1.35.9" in env.platform.read_text()
     assert kubelets(env.server) == [OLD] * 5
 
     env.engine.fail_on, env.engine.hold = None, hold
     second = env.run("upgrade", "apply", "--cluster", "prod", "--poll", "0")
     assert second.exit_code == 0, second.output
-    assert second.stdout.splitlines()[0] == "prod: rolling out v1.34.11, which platform.yaml already asks for"
+    assert second.stdout.splitlines()[0] == "prod: rolling out v1.35.9, which platform.yaml already asks for"
     assert [s for _, _, s, *_ in env.engine.runs] == ["mgmt-cluster-prod", "mgmt-cluster-prod"]
-    assert second.stdout.splitlines()[-1] == "prod: v1.34.11 on every machine"
+    assert second.stdout.splitlines()[-1] == "prod: v1.35.9 on every machine"
     assert kubelets(env.server) == [NEW] * 5
 
 
 @pytest.mark.parametrize(
     "to, message",
     [
-        ("v1.35.0", "--to: v1.35.0 is 2 minor versions ahead of v1.33.4, the oldest version prod runs (control plane and machines);"
-                    " upgrades go one minor at a time; allowed: v1.33.4 to v1.34.11"),
-        ("v1.33.1", "--to: v1.33.1 is older than v1.33.4, which prod runs; Kubernetes is never downgraded (kubeadm cannot);"
-                    " allowed: v1.33.4 to v1.34.11"),
-        ("v1.34.99", "--to: v1.34.99 is newer than the newest v1.34 patch clusterctl-py knows (v1.34.11); machines could not"
-                     " install it; allowed for prod: v1.33.4 to v1.34.11"),
+        ("v1.36.0", "--to: v1.36.0 is 2 minor versions ahead of v1.34.11, the oldest version prod runs (control plane and machines);"
+                    " upgrades go one minor at a time; allowed: v1.34.11 to v1.35.9"),
+        ("v1.34.1", "--to: v1.34.1 is older than v1.34.11, which prod runs; Kubernetes is never downgraded (kubeadm cannot);"
+                    " allowed: v1.34.11 to v1.35.9"),
+        ("v1.35.99", "--to: v1.35.99 is newer than the newest v1.35 patch clusterctl-py knows (v1.35.9); machines could not"
+                     " install it; allowed for prod: v1.34.11 to v1.35.9"),
         ("latest", "--to: 'latest' is not a Kubernetes version like v1.33.4"),
     ],
 )
@@ -261,8 +262,8 @@ def test_following_alone_needs_no_stack_prerequisites(env, monkeypatch):
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         # Its first look let the controllers see the change.
-        "prod: resuming the rollout of v1.34.11: the control plane is moving from v1.33.4 to v1.34.11 (0 of 3 machines on v1.34.11)",
-        "prod: v1.34.11 on every machine",
+        "prod: resuming the rollout of v1.35.9: the control plane is moving from v1.34.11 to v1.35.9 (0 of 3 machines on v1.35.9)",
+        "prod: v1.35.9 on every machine",
     ]
     assert env.engine.runs == []
 
@@ -283,20 +284,20 @@ def test_following_gives_up_after_the_timeout_and_says_how_to_resume(env):
     assert result.exit_code == 1
     (line,) = [l for l in result.stderr.splitlines() if l.startswith("error: ")]
     assert re.fullmatch(
-        r"error: prod: v1\.34\.11 is still rolling out after 0 minutes \(prod: phase 1/2 control plane: 0/3 machines on"
-        r" v1\.34\.11 \(\d\d:\d\d elapsed\)\); it goes on in the cluster: `clusterctl-py upgrade apply --cluster prod` follows it again",
+        r"error: prod: v1\.35\.9 is still rolling out after 0 minutes \(prod: phase 1/2 control plane: 0/3 machines on"
+        r" v1\.35\.9 \(\d\d:\d\d elapsed\)\); it goes on in the cluster: `clusterctl-py upgrade apply --cluster prod` follows it again",
         line,
     )
 
 
 PLAN_CLUSTERS = [
     "Workload clusters (supported: v1.32 to v1.36, one minor at a time, control plane first):",
-    "CLUSTER  FILE      CONTROL PLANE  MACHINES                     NEXT      NOTE",
-    "prod     v1.33.4   v1.33.4        5 on v1.33.4                 v1.34.11",
-    "staging  v1.36.2   v1.36.2        5 on v1.36.2                 v1.36.4   v1.36 is the newest supported minor; v1.36.4 is a newer patch",
-    "edge     v1.35.9   v1.34.11       3 on v1.34.11, 1 on v1.35.9  -         rollout in progress: the control plane is moving from"
+    "CLUSTER  FILE      CONTROL PLANE  MACHINES                     NEXT     NOTE",
+    "prod     v1.34.11  v1.34.11       5 on v1.34.11                v1.35.9",
+    "staging  v1.36.2   v1.36.2        5 on v1.36.2                 v1.36.4  v1.36 is the newest supported minor; v1.36.4 is a newer patch",
+    "edge     v1.35.9   v1.34.11       3 on v1.34.11, 1 on v1.35.9  -        rollout in progress: the control plane is moving from"
     " v1.34.11 to v1.35.9 (1 of 3 machines on v1.35.9); `clusterctl-py upgrade apply --cluster edge` follows it",
-    "lab      v1.34.11  -              none                         -         not created yet: `clusterctl-py up` creates it",
+    "lab      v1.34.11  -              none                         -        not created yet: `clusterctl-py up` creates it",
 ]
 
 
@@ -360,7 +361,7 @@ def test_without_cluster_each_is_upgraded_and_one_not_created_is_skipped(env):
         "staging: no KubeadmControlPlane found; the cluster is not created"
         " (`clusterctl-py up --cluster staging` creates it); skipped"
     )
-    assert result.stdout.splitlines()[-1] == "prod: v1.34.11 on every machine"
+    assert result.stdout.splitlines()[-1] == "prod: v1.35.9 on every machine"
     assert [s for _, _, s, *_ in env.engine.runs] == ["mgmt-cluster-prod"]
     assert "kubernetesVersion: v1.36.2   # the newest minor" in env.platform.read_text()
 

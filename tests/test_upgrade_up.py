@@ -18,7 +18,7 @@ from tests.support.fake_engine import use_fake_engine
 from tests.support.kube_api import serve, without_retry_sleep
 
 TOKEN = "Ab3" * 21 + "x"
-OLD, NEW = "v1.33.4", "v1.34.11"
+OLD, NEW = "v1.34.11", "v1.35.9"
 
 
 class Env:
@@ -32,7 +32,7 @@ class Env:
         return CliRunner().invoke(app, ["up", *args, "--skip-preflight", "--poll", "0", "-f", str(self.platform)], catch_exceptions=False)
 
     def set_version(self, version: str) -> None:
-        self.platform.write_text(self.platform.read_text().replace("kubernetesVersion: v1.33.4", f"kubernetesVersion: {version}"))
+        self.platform.write_text(self.platform.read_text().replace(f"kubernetesVersion: {OLD}", f"kubernetesVersion: {version}"))
 
     def kubelets(self) -> list[str]:
         def read(api):
@@ -79,18 +79,18 @@ def test_up_after_a_version_change_waits_until_every_machine_runs_it(env):
     assert result.stdout.splitlines() == [
         "up in organization:",
         "  mgmt-cluster-prod  up done",
-        "prod: v1.34.11 on every machine",
+        "prod: v1.35.9 on every machine",
     ]
     assert progress(result.stderr) == [
-        "prod: Kubernetes v1.34.11 rolls out now: following it, control plane first, then each pool",
-        "prod: phase 1/2 control plane: 0/3 machines on v1.34.11",
-        "prod: phase 1/2 control plane: 1/3 machines on v1.34.11",
-        "prod: phase 1/2 control plane: 2/3 machines on v1.34.11",
-        "prod: phase 1/2 control plane: 3/3 machines on v1.34.11",
-        "prod: phase 2/2 pool prod-general: 0/2 machines on v1.34.11",
-        "prod: phase 2/2 pool prod-general: 1/2 machines on v1.34.11",
-        "prod: phase 2/2 pool prod-general: 2/2 machines on v1.34.11",
-        "prod: v1.34.11 on every machine",
+        "prod: Kubernetes v1.35.9 rolls out now: following it, control plane first, then each pool",
+        "prod: phase 1/2 control plane: 0/3 machines on v1.35.9",
+        "prod: phase 1/2 control plane: 1/3 machines on v1.35.9",
+        "prod: phase 1/2 control plane: 2/3 machines on v1.35.9",
+        "prod: phase 1/2 control plane: 3/3 machines on v1.35.9",
+        "prod: phase 2/2 pool prod-general: 0/2 machines on v1.35.9",
+        "prod: phase 2/2 pool prod-general: 1/2 machines on v1.35.9",
+        "prod: phase 2/2 pool prod-general: 2/2 machines on v1.35.9",
+        "prod: v1.35.9 on every machine",
     ]
     # `up` returned when the rollout was over, not when the objects were patched.
     assert env.kubelets() == [NEW] * 5
@@ -112,16 +112,16 @@ def test_up_without_a_version_change_does_not_wait(env):
 
 def test_a_version_bump_during_a_rollout_is_refused_before_anything_runs(env):
     env.set_version(NEW)
-    env.sim.ask_for(NEW)  # an earlier `up` moved prod to v1.34.11 and was interrupted
+    env.sim.ask_for(NEW)  # an earlier `up` moved prod to v1.35.9 and was interrupted
     for _ in range(5):
         env.server.edit(env.sim.step)
     env.sim.paused = True
-    env.platform.write_text(env.platform.read_text().replace(f"kubernetesVersion: {NEW}", "kubernetesVersion: v1.35.9"))
+    env.platform.write_text(env.platform.read_text().replace(f"kubernetesVersion: {NEW}", "kubernetesVersion: v1.36.4"))
     result = env.up()
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        f"error: {env.platform}: clusters[name=prod].kubernetesVersion: v1.35.9 refused: prod is rolling out v1.34.11"
-        " (the control plane is moving from v1.33.4 to v1.34.11 (1 of 3 machines on v1.34.11)); set it back to v1.34.11 until that is done"
+        f"error: {env.platform}: clusters[name=prod].kubernetesVersion: v1.36.4 refused: prod is rolling out v1.35.9"
+        " (the control plane is moving from v1.34.11 to v1.35.9 (1 of 3 machines on v1.35.9)); set it back to v1.35.9 until that is done"
     ]
     assert env.engine.runs == []
 
@@ -133,17 +133,17 @@ def test_up_again_during_a_rollout_follows_it(env):
         env.server.edit(env.sim.step)
     result = env.up("--cluster", "prod")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == "prod: v1.34.11 on every machine"
+    assert result.stdout.splitlines()[-1] == "prod: v1.35.9 on every machine"
     assert env.kubelets() == [NEW] * 5
 
 
 @pytest.mark.parametrize(
     "version, message",
     [
-        ("v1.35.9", "clusters[name=prod].kubernetesVersion: v1.35.9 is 2 minor versions ahead of v1.33.4, the oldest version prod runs"
-                    " (control plane and machines); upgrades go one minor at a time; allowed: v1.33.4 to v1.34.11"),
-        ("v1.33.2", "clusters[name=prod].kubernetesVersion: v1.33.2 is older than v1.33.4, which prod runs;"
-                    " Kubernetes is never downgraded: set it to v1.33.4 or newer"),
+        ("v1.36.4", "clusters[name=prod].kubernetesVersion: v1.36.4 is 2 minor versions ahead of v1.34.11, the oldest version prod runs"
+                    " (control plane and machines); upgrades go one minor at a time; allowed: v1.34.11 to v1.35.9"),
+        ("v1.34.2", "clusters[name=prod].kubernetesVersion: v1.34.2 is older than v1.34.11, which prod runs;"
+                    " Kubernetes is never downgraded: set it to v1.34.11 or newer"),
     ],
 )
 def test_a_version_the_cluster_cannot_take_is_refused_before_anything_runs(env, version, message):
@@ -204,7 +204,7 @@ def test_the_day2_guide_shows_how_up_refuses_a_bump_during_a_rollout(env):
     for _ in range(5):
         env.server.edit(env.sim.step)
     env.sim.paused = True
-    env.platform.write_text(env.platform.read_text().replace(f"kubernetesVersion: {NEW}", "kubernetesVersion: v1.35.9"))
+    env.platform.write_text(env.platform.read_text().replace(f"kubernetesVersion: {NEW}", "kubernetesVersion: v1.36.4"))
     result = env.up()
     assert result.exit_code == 2
     assert refused == [result.stderr.replace(str(env.platform), "platform.yaml").strip()]
