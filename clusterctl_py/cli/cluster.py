@@ -67,7 +67,7 @@ def cost(
         typer.echo(f"{'total per month, net':<{width}}  {'':>7}  {'':>8}  {estimate.min_eur:>8.2f}  {estimate.max_eur:>8.2f}")
         typer.echo(f"{'total per month, gross':<{width}}  {'':>7}  {'':>8}  {gross.min_eur:>8.2f}  {gross.max_eur:>8.2f}")
     vat = f"{prices.vat_note}, gross totals with the VAT rate the API gives ({found.vat_rate}%)" if found else prices.vat_note
-    typer.echo(f"{cur}, {vat}, from the {prices.source}; traffic, volumes and app load balancers extra.")
+    typer.echo(f"{cur}, {vat}, from the {prices.source}; traffic, volumes and load balancers of your own Services extra.")
     for machine_type, location, now, catalog in found.differences if found else ():
         typer.echo(f"note: {machine_type} in {location} costs {now:.2f} net per month, the offline catalog says {catalog:.2f}")
 
