@@ -7,13 +7,14 @@ with which config; the programs themselves are not run here.
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from clusterctl_py.cli import app
-from tests.conftest import platform_data
+from tests.conftest import REPO, platform_data
 from tests.support.fake_engine import FakeEngine, use_fake_engine
 
 TOKEN = "Pf7" * 21 + "q"  # 64 alphanumerics, like a Hetzner token
@@ -243,7 +244,7 @@ def test_scale_applies_the_cluster_stack_without_its_platform(env):
 DESTROY_NOTE = [
     "note: apps (`clusterctl-py app deploy`) are not part of the platform stack, and their databases' volumes"
     " are deleted by the CSI driver only while the cluster runs:",
-    "note: run `clusterctl-py app delete NAME` (or delete their namespaces) first;"
+    "note: run `clusterctl-py app delete NAME --cluster CLUSTER --yes` (or delete their namespaces) first;"
     " `clusterctl-py cleanup CLUSTER` finds volumes left behind",
 ]
 
@@ -261,3 +262,38 @@ def test_destroy_says_first_that_the_apps_and_their_volumes_are_not_in_the_stack
     result = invoke("destroy", "--yes", "--cluster", "bare", "-f", str(path))
     assert result.exit_code == 0
     assert "app delete" not in result.stderr
+
+
+# ---- docs/stacks.md, "The platform stack": its commands and output are fixtures --------------------
+
+
+def platform_section() -> str:
+    text = (REPO / "docs" / "stacks.md").read_text()
+    return text.split("## The platform stack\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_guide_sets_the_config_keys_up_gives_a_platform_stack(env):
+    engine, path = env
+    assert invoke("up", "--cluster", "prod", "-f", str(path)).exit_code == 0
+    (config,) = [c for _, p, _, c, _ in engine.runs if p == "platform"]
+    bash = re.search(r"```bash\n(.*?)```", platform_section(), re.S)[1]
+    keys = re.findall(r"pulumi config set (\S+) ", bash)
+    assert sorted(keys) == sorted(config) == ["clusterctl:cluster", "clusterctl:clusterStack", "clusterctl:platformFile"]
+    assert "pulumi stack init " in bash and bash.rstrip().endswith("pulumi up")
+
+
+def test_the_guide_shows_what_destroy_says_first(env):
+    engine, path = env
+    result = invoke("destroy", "--yes", "-f", str(path))
+    shown = re.search(r"```text\n(.*?)```", platform_section(), re.S)[1]
+    assert shown.splitlines() == result.stderr.splitlines()[:2] == DESTROY_NOTE
+
+
+@pytest.mark.parametrize("command, says", [
+    ("up", "the workload clusters side by side, then the app platform of each cluster that has a `platform` section"),
+    ("destroy", "Delete the platform stacks first (their load balancer and volumes go while the clusters run)"),
+    ("preview", "stack by stack (platform stacks included)"),
+])
+def test_help_names_the_platform_stacks(command, says):
+    text = " ".join(CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "300"}).stdout.split())
+    assert says in text

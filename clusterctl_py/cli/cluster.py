@@ -161,7 +161,7 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-ClusterOpt = Annotated[Optional[str], typer.Option("--cluster", help="Only this workload cluster's stack.")]
+ClusterOpt = Annotated[Optional[str], typer.Option("--cluster", help="Only this workload cluster's stack and its platform stack.")]
 Org = Annotated[
     Optional[str],
     typer.Option(
@@ -172,7 +172,7 @@ Org = Annotated[
     ),
 ]
 Parallel = Annotated[
-    int, typer.Option("--parallel", min=1, help="How many workload cluster stacks run at the same time.")
+    int, typer.Option("--parallel", min=1, help="How many workload cluster (or platform) stacks run at the same time.")
 ]
 
 PULUMI_MISSING = (
@@ -332,7 +332,7 @@ def destroy(
         # `app deploy` objects are in no stack, and the CSI driver deletes a volume only while its cluster runs.
         typer.echo("note: apps (`clusterctl-py app deploy`) are not part of the platform stack, and their databases' volumes"
                    " are deleted by the CSI driver only while the cluster runs:", err=True)
-        typer.echo("note: run `clusterctl-py app delete NAME` (or delete their namespaces) first;"
+        typer.echo("note: run `clusterctl-py app delete NAME --cluster CLUSTER --yes` (or delete their namespaces) first;"
                    " `clusterctl-py cleanup CLUSTER` finds volumes left behind", err=True)
 
     def confirm() -> None:
