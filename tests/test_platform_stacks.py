@@ -162,7 +162,8 @@ def test_up_refuses_while_a_removed_platform_section_left_its_stack(env):
     assert result.exit_code == 2
     assert result.stderr.splitlines()[1:] == [
         f"error: {path}: clusters[2].platform: not set, but cluster bare still has its platform stack "
-        "organization/clusterctl-platform/mgmt-platform-bare (ingress load balancer, certificates, the apps' operators); "
+        "organization/clusterctl-platform/mgmt-platform-bare, which its apps run on (Knative, the ingress load balancer, "
+        "the database operator); "
         "`up` never deletes a platform: put the section back, or delete the platform first with "
         "`pulumi destroy --stack organization/clusterctl-platform/mgmt-platform-bare` in stacks/platform "
         "(or `clusterctl-py destroy --cluster bare`, which deletes the cluster too)",

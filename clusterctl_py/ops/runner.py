@@ -141,9 +141,10 @@ def left_platforms(spec: PlatformSpec, platform_file: Path, engine: StackEngine,
                    cluster: str | None = None) -> list[Problem]:
     """Platform stacks whose cluster's `platform` section was removed, one problem each.
 
-    `up` does not delete them: deleting a platform deletes Knative and the
-    CloudNativePG operator with their CRDs, and with them every app and
-    database of the cluster, which an edit of the spec should not do.
+    `up` does not delete them: deleting a platform deletes Knative, Kourier
+    with its load balancer and the CloudNativePG operator (their CRDs and
+    the apps' objects stay), which takes every app of the cluster offline;
+    an edit of the spec should not do that.
     """
     index = {c.name: i for i, c in enumerate(spec.clusters)}
     problems = []
@@ -153,8 +154,8 @@ def left_platforms(spec: PlatformSpec, platform_file: Path, engine: StackEngine,
         name = run.config["clusterctl:cluster"]
         problems.append(Problem(
             f"clusters[{index[name]}].platform",
-            f"not set, but cluster {name} still has its platform stack {run.name} (ingress load balancer, certificates,"
-            " the apps' operators); `up` never deletes a platform: put the section back, or delete the platform first"
+            f"not set, but cluster {name} still has its platform stack {run.name}, which its apps run on (Knative, the"
+            " ingress load balancer, the database operator); `up` never deletes a platform: put the section back, or delete the platform first"
             f" with `pulumi destroy --stack {run.name}` in stacks/platform (or `clusterctl-py destroy --cluster {name}`,"
             " which deletes the cluster too)",
         ))
