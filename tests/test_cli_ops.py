@@ -42,7 +42,9 @@ def env(monkeypatch, tmp_path, fake_hcloud):
 
     monkeypatch.setattr(engine_mod, "default_engine", make)
     platform = tmp_path / "platform.yaml"
+    # Bare clusters: the platform stacks have their own tests (tests/test_platform_stacks.py).
     data = platform_data()
+    data["clusters"][0].pop("platform")
     data["clusters"].append(dict(data["clusters"][0], name="staging"))
     platform.write_text(yaml.safe_dump(data))
     return engine, platform
@@ -237,7 +239,9 @@ def test_parallel_must_be_positive(env):
 
 
 def test_plan_phases():
-    spec = spec_mod.parse(platform_data())
+    data = platform_data()
+    data["clusters"][0].pop("platform")
+    spec = spec_mod.parse(data)
     phases = plan(spec, "preview", Path("p.yaml"), org="acme")
     assert [[r.program for r in phase] for phase in phases] == [["management"], ["capi"], ["cluster"]]
     assert phases[2][0].name == "acme/clusterctl-cluster/mgmt-cluster-prod"

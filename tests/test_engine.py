@@ -115,7 +115,9 @@ def fake(tmp_path, monkeypatch, fake_hcloud) -> FakePulumi:
 
 @pytest.fixture
 def platform(tmp_path) -> Path:
+    # Bare clusters: the platform stacks have their own tests (tests/test_platform_stacks.py).
     data = platform_data()
+    data["clusters"][0].pop("platform")
     data["clusters"].append(dict(data["clusters"][0], name="staging"))
     path = tmp_path / "work" / "platform.yaml"
     path.parent.mkdir()

@@ -14,7 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from clusterctl_py.cli import app
-from tests.conftest import REPO, platform_data
+from tests.conftest import EXAMPLE, REPO, platform_data
 from tests.support.fake_engine import FakeEngine, use_fake_engine
 
 TOKEN = "Pf7" * 21 + "q"  # 64 alphanumerics, like a Hetzner token
@@ -31,7 +31,7 @@ def spec_data() -> dict:
     data["clusters"] = [
         copy.deepcopy(dict(first, name="prod", platform={"domain": "apps.example.com", "email": "ops@example.com"})),
         copy.deepcopy(dict(first, name="staging", platform={"domain": "staging.example.com", "challenge": "dns01"})),
-        copy.deepcopy(dict(first, name="bare")),
+        copy.deepcopy({k: v for k, v in dict(first, name="bare").items() if k != "platform"}),
     ]
     return data
 
@@ -298,3 +298,14 @@ def test_the_guide_shows_what_destroy_says_first(env):
 def test_help_names_the_platform_stacks(command, says):
     text = " ".join(CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "300"}).stdout.split())
     assert says in text
+
+
+def test_preview_of_the_example_lists_its_platform_stack(env):
+    engine, _ = env
+    engine.existing = set()  # a first preview: nothing exists yet
+    result = invoke("preview", "-f", str(EXAMPLE))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == (
+        "  mgmt-platform-prod  would be created; cannot be previewed before mgmt-cluster-prod exist(s): "
+        "it reads their outputs; `up` creates them"
+    )
