@@ -1,9 +1,10 @@
 """Monthly cost estimate of a spec from a price list (pure).
 
 The prices come from the provider's offline catalog or, with `cost --live`,
-from its API; either way only what the spec makes is counted (no traffic,
-volumes or load balancers your apps create): enough to tell what a spec
-costs idle and at full scale.
+from its API; either way only what the spec makes is counted, the platform's
+ingress load balancer included (no traffic, volumes, or load balancers of
+Services you create yourself): enough to tell what a spec costs idle and at
+full scale.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def monthly_estimate(spec: PlatformSpec, prices: PriceList | None = None) -> Est
         lines.append(Line(f"{c.name}: control plane {cp.server_type}", cp.replicas, cp.replicas, here.machine[cp.server_type]))
         lines.append(Line(f"{c.name}: API load balancer {spec.hetzner.load_balancer_type}", 1, 1,
                           here.load_balancer[spec.hetzner.load_balancer_type]))
+        if c.platform is not None:
+            # The platform's ingress Service, which the cloud controller turns into a load balancer.
+            lb_type = spec.provider.ingress_load_balancer_type
+            lines.append(Line(f"{c.name}: ingress load balancer {lb_type}", 1, 1, here.load_balancer[lb_type]))
         for p in c.pools:
             lines.append(Line(f"{c.name}: pool {p.name} {p.server_type}", p.min, p.max, here.machine[p.server_type]))
         # CAPH gives every server a public IPv4 (for egress without a NAT gateway).

@@ -89,12 +89,24 @@ class PlannedObject:
 
 
 @dataclass(frozen=True, slots=True)
+class LoadBalancerUse:
+    """One load balancer a plan makes (priced by `cost --live`, listed by `preflight`)."""
+
+    path: str  # the spec field it comes from, e.g. hetzner.loadBalancerType, clusters[0].platform
+    load_balancer_type: str
+    location: str
+    role: str  # for messages: "prod's API", "prod's ingress"
+    creator: str  # who creates it: "CAPH", "the Hetzner CCM"
+
+
+@dataclass(frozen=True, slots=True)
 class Footprint:
     """What a plan makes in the provider's project: checked against it before anything is spent."""
 
     machines: tuple[MachineUse, ...]
     objects: tuple[PlannedObject, ...]
     ssh_keys: tuple[tuple[str, str], ...]  # (spec field, key name)
+    load_balancers: tuple[LoadBalancerUse, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +164,8 @@ class InfrastructureProvider(Protocol):
     credentials_key: str
     # The CSI driver that provisions the provider's block volumes (a StorageClass's provisioner).
     volume_provisioner: str
+    # The load balancer type a cluster's platform ingress (a `type: LoadBalancer` Service) gets.
+    ingress_load_balancer_type: str
 
     def network_zone(self, location: str) -> str:
         """The network zone a location belongs to (where subnets and load balancers are placed)."""

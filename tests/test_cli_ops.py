@@ -42,7 +42,9 @@ def env(monkeypatch, tmp_path, fake_hcloud):
 
     monkeypatch.setattr(engine_mod, "default_engine", make)
     platform = tmp_path / "platform.yaml"
+    # Bare clusters: the platform stacks have their own tests (tests/test_platform_stacks.py).
     data = platform_data()
+    data["clusters"][0].pop("platform")
     data["clusters"].append(dict(data["clusters"][0], name="staging"))
     platform.write_text(yaml.safe_dump(data))
     return engine, platform
@@ -237,17 +239,24 @@ def test_parallel_must_be_positive(env):
 
 
 def test_plan_phases():
-    spec = spec_mod.parse(platform_data())
+    data = platform_data()
+    data["clusters"][0].pop("platform")
+    spec = spec_mod.parse(data)
     phases = plan(spec, "preview", Path("p.yaml"), org="acme")
     assert [[r.program for r in phase] for phase in phases] == [["management"], ["capi"], ["cluster"]]
     assert phases[2][0].name == "acme/clusterctl-cluster/mgmt-cluster-prod"
     assert [r.name for r in phases[2][0].needs] == ["acme/clusterctl-management/mgmt-management", "acme/clusterctl-capi/mgmt-capi"]
     destroy = plan(spec, "destroy", Path("p.yaml"), org="acme")
-    assert [[r.program for r in phase] for phase in destroy] == [["cluster"], ["capi"], ["management"]]
+    # Destroy also looks for a platform stack the cluster may have had (run only if it exists).
+    assert [[(r.program, r.if_exists) for r in phase] for phase in destroy] == [
+        [("platform", True)], [("cluster", False)], [("capi", False)], [("management", False)],
+    ]
     # One cluster: its stack alone, the shared stacks stay as they are.
-    for action in ("up", "preview", "destroy"):
+    for action in ("up", "preview"):
         one = plan(spec, action, Path("p.yaml"), org="acme", cluster="prod")
         assert [[r.stack for r in phase] for phase in one] == [["mgmt-cluster-prod"]]
+    one = plan(spec, "destroy", Path("p.yaml"), org="acme", cluster="prod")
+    assert [[r.stack for r in phase] for phase in one] == [["mgmt-platform-prod"], ["mgmt-cluster-prod"]]
     with pytest.raises(SpecError) as err:
         plan(spec, "up", Path("p.yaml"), org="acme", cluster="nope")
     assert "clusters: no cluster named 'nope'; defined: prod" in err.value.render()

@@ -14,9 +14,10 @@ from tests.conftest import platform_data
 
 def test_min_and_max_follow_the_pools():
     est = monthly_estimate(spec_mod.parse(platform_data()))
-    # management cpx32 + IPv4, 3x cpx22, lb11, general 1..10 cpx32, arm 0..20 cax21, 4..33 IPv4.
-    assert est.min_eur == round(12.49 + 0.5 + 3 * 7.49 + 5.39 + 12.49 + 4 * 0.5, 2)
-    assert est.max_eur == round(12.49 + 0.5 + 3 * 7.49 + 5.39 + 10 * 12.49 + 20 * 7.99 + 33 * 0.5, 2)
+    # management cpx32 + IPv4, 3x cpx22, lb11 (API) + lb11 (the platform's ingress), general 1..10 cpx32,
+    # arm 0..20 cax21, 4..33 IPv4.
+    assert est.min_eur == round(12.49 + 0.5 + 3 * 7.49 + 2 * 5.39 + 12.49 + 4 * 0.5, 2)
+    assert est.max_eur == round(12.49 + 0.5 + 3 * 7.49 + 2 * 5.39 + 10 * 12.49 + 20 * 7.99 + 33 * 0.5, 2)
 
 
 def test_scale_to_zero_pool_costs_nothing_idle():
@@ -31,4 +32,4 @@ def test_cost_command_prints_totals(tmp_path):
     result = CliRunner().invoke(app, ["cost", "-f", str(example)])
     assert result.exit_code == 0
     total = next(line for line in result.stdout.splitlines() if line.startswith("total per month"))
-    assert total.split()[-2:] == ["55.34", "342.05"]
+    assert total.split()[-2:] == ["60.73", "347.44"]

@@ -34,12 +34,12 @@ def test_live_prices_net_and_gross(project):
     result = cost("-f", str(EXAMPLE), "--live")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    # The fake's monthly net prices: cpx32 13.99, cpx22 7.99, cax21 8.49, lb11 5.39, IPv4 0.50.
+    # The fake's monthly net prices: cpx32 13.99, cpx22 7.99, cax21 8.49, lb11 5.39 (API and ingress), IPv4 0.50.
     assert row(out, "management: 1x cpx32") == ["1", "13.99", "13.99", "13.99"]
     assert row(out, "prod: pool arm cax21") == ["0-20", "8.49", "0.00", "169.80"]
-    assert row(out, "total per month, net") == ["59.84", "370.05"]
+    assert row(out, "total per month, net") == ["65.23", "375.44"]
     # Gross as the API gives it (the fake: net plus 19% VAT), summed the same way.
-    assert row(out, "total per month, gross") == ["71.21", "440.36"]
+    assert row(out, "total per month, gross") == ["77.62", "446.77"]
     assert f"EUR, net prices without VAT, gross totals with the VAT rate the API gives (19.00%), from the Hetzner API at {project.endpoint};" in out
     assert {(r.method, r.path) for r in project.requests} == {("GET", "/pricing"), ("GET", "/server_types")}
     assert project.count() == 2
@@ -83,7 +83,7 @@ def test_live_needs_the_token(project, monkeypatch):
 def test_offline_cost_asks_no_api(project):
     result = cost("-f", str(EXAMPLE))
     assert result.exit_code == 0
-    assert row(result.stdout, "total per month") == ["55.34", "342.05"]
+    assert row(result.stdout, "total per month") == ["60.73", "347.44"]
     assert "from the catalog of " in result.stdout and project.requests == []
 
 

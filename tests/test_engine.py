@@ -8,6 +8,7 @@ lands on disk, and what reaches the Pulumi process.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -114,7 +115,9 @@ def fake(tmp_path, monkeypatch, fake_hcloud) -> FakePulumi:
 
 @pytest.fixture
 def platform(tmp_path) -> Path:
+    # Bare clusters: the platform stacks have their own tests (tests/test_platform_stacks.py).
     data = platform_data()
+    data["clusters"][0].pop("platform")
     data["clusters"].append(dict(data["clusters"][0], name="staging"))
     path = tmp_path / "work" / "platform.yaml"
     path.parent.mkdir()
@@ -574,3 +577,20 @@ def test_an_error_diagnostic_with_nothing_to_say_is_not_kept():
     assert error_diagnostic(event("<{%reset%}>\n  \n")) is None
     assert error_diagnostic(event("quota exceeded", severity="warning")) is None
     assert str(error_diagnostic(event("<{%fg 1%}>quota exceeded<{%reset%}>\n"))) == "hcloud:index/server:Server prod-cp-0: quota exceeded"
+
+
+def test_a_platform_stack_gets_the_token_only_for_dns01(fake, tmp_path):
+    data = platform_data()
+    data["clusters"][0].update(kubernetesVersion="v1.34.11", platform={"domain": "apps.example.com"})
+    data["clusters"].append(copy.deepcopy(dict(data["clusters"][0], name="staging",
+                                               platform={"domain": "staging.example.com", "challenge": "dns01"})))
+    path = tmp_path / "work" / "platform.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(data))
+    result = invoke("up", "-f", str(path))
+    assert result.exit_code == 0, result.output
+    ups = {stack_of(c["argv"]): c["env"] for c in fake.calls() if verb(c["argv"]) == "up"}
+    # HTTP-01 is answered in the cluster: that platform's Pulumi process has the variable emptied.
+    assert ups["alice/clusterctl-platform/mgmt-platform-prod"]["HCLOUD_TOKEN"] == ""
+    digest = "sha256:" + hashlib.sha256(TOKEN.encode()).hexdigest()
+    assert ups["alice/clusterctl-platform/mgmt-platform-staging"]["HCLOUD_TOKEN"] == digest

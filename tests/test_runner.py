@@ -16,7 +16,9 @@ from tests.support.fake_engine import FakeEngine
 
 
 def phases(action: str, clusters: int):
+    # Bare clusters: the platform stacks have their own tests (tests/test_platform_stacks.py).
     data = platform_data()
+    data["clusters"][0].pop("platform")
     data["clusters"] = [dict(data["clusters"][0], name=f"c{i}") for i in range(clusters)]
     return plan(spec_mod.parse(data), action, Path("platform.yaml"), org="acme")
 
@@ -107,6 +109,7 @@ def test_preview_says_what_it_cannot_preview_yet_and_goes_on():
 
 def test_up_of_one_cluster_without_the_shared_stacks_touches_nothing():
     data = platform_data()
+    data["clusters"][0].pop("platform")
     spec = spec_mod.parse(data)
     one = plan(spec, "up", Path("platform.yaml"), org="acme", cluster=data["clusters"][0]["name"])
     for existing, needs in ((set(), "mgmt-management and mgmt-capi"), ({"mgmt-management"}, "mgmt-capi")):

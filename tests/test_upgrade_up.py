@@ -78,7 +78,8 @@ def test_up_after_a_version_change_waits_until_every_machine_runs_it(env):
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         "up in organization:",
-        "  mgmt-cluster-prod  up done",
+        "  mgmt-cluster-prod   up done",
+        "  mgmt-platform-prod  up done",
         "prod: v1.35.9 on every machine",
     ]
     assert progress(result.stderr) == [
@@ -101,7 +102,7 @@ def test_up_without_a_version_change_does_not_wait(env):
     env.server.api.clear_log()
     result = env.up()
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == "  mgmt-cluster-prod  up done"
+    assert result.stdout.splitlines()[-2:] == ["  mgmt-cluster-prod   up done", "  mgmt-platform-prod  up done"]
     assert progress(result.stderr) == []
     # One read before the stacks ran: the k3s servers and their upgrade Plan (the capi stack runs too),
     # then the cluster's control plane, pools and machines.
@@ -178,7 +179,7 @@ def test_a_management_api_that_does_not_answer_is_a_note_not_an_error(env):
         r" unreachable \(gave up after \d+ attempts\); Kubernetes version changes are not checked, and `up` does not wait for rollouts",
         line,
     )
-    assert [s for _, _, s, *_ in env.engine.runs] == ["mgmt-cluster-prod"]
+    assert [s for _, _, s, *_ in env.engine.runs] == ["mgmt-cluster-prod", "mgmt-platform-prod"]
 
 
 def guide_blocks(heading: str) -> list[list[str]]:
@@ -194,7 +195,8 @@ def test_the_day2_guide_shows_what_up_prints_after_a_version_change(env):
     env.set_version(NEW)
     result = env.up("--cluster", "prod")
     out = result.stdout.splitlines()
-    assert [re.sub(r" \(\d\d:\d\d elapsed\)$", "", line) for line in shown] == out[:2] + progress(result.stderr) + out[2:]
+    # The stacks' summary (the cluster's, then its platform's), then the rollout `up` follows.
+    assert [re.sub(r" \(\d\d:\d\d elapsed\)$", "", line) for line in shown] == out[:3] + progress(result.stderr) + out[3:]
 
 
 def test_the_day2_guide_shows_how_up_refuses_a_bump_during_a_rollout(env):

@@ -67,7 +67,7 @@ def cost(
         typer.echo(f"{'total per month, net':<{width}}  {'':>7}  {'':>8}  {estimate.min_eur:>8.2f}  {estimate.max_eur:>8.2f}")
         typer.echo(f"{'total per month, gross':<{width}}  {'':>7}  {'':>8}  {gross.min_eur:>8.2f}  {gross.max_eur:>8.2f}")
     vat = f"{prices.vat_note}, gross totals with the VAT rate the API gives ({found.vat_rate}%)" if found else prices.vat_note
-    typer.echo(f"{cur}, {vat}, from the {prices.source}; traffic, volumes and app load balancers extra.")
+    typer.echo(f"{cur}, {vat}, from the {prices.source}; traffic, volumes and load balancers of your own Services extra.")
     for machine_type, location, now, catalog in found.differences if found else ():
         typer.echo(f"note: {machine_type} in {location} costs {now:.2f} net per month, the offline catalog says {catalog:.2f}")
 
@@ -161,7 +161,7 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-ClusterOpt = Annotated[Optional[str], typer.Option("--cluster", help="Only this workload cluster's stack.")]
+ClusterOpt = Annotated[Optional[str], typer.Option("--cluster", help="Only this workload cluster's stack and its platform stack.")]
 Org = Annotated[
     Optional[str],
     typer.Option(
@@ -172,7 +172,7 @@ Org = Annotated[
     ),
 ]
 Parallel = Annotated[
-    int, typer.Option("--parallel", min=1, help="How many workload cluster stacks run at the same time.")
+    int, typer.Option("--parallel", min=1, help="How many workload cluster (or platform) stacks run at the same time.")
 ]
 
 PULUMI_MISSING = (
@@ -223,13 +223,14 @@ def stack_engine(action: str, spec, file: Path, cluster: str | None, org: str | 
 
 
 def run_stacks(
-    action: str, spec, file: Path, cluster: str | None, engine, organization: str, parallel: int, capi_only: bool = False
+    action: str, spec, file: Path, cluster: str | None, engine, organization: str, parallel: int, capi_only: bool = False,
+    with_platforms: bool = True,
 ) -> None:
     """Run the plan's stacks, print one line per stack, exit 1 if one failed."""
     from clusterctl_py.ops.plan import plan
     from clusterctl_py.ops.runner import execute, summary
 
-    phases = plan(spec, action, file, org=organization, cluster=cluster, capi_only=capi_only)
+    phases = plan(spec, action, file, org=organization, cluster=cluster, capi_only=capi_only, with_platforms=with_platforms)
     results = execute(action, phases, engine, parallel=parallel)
     typer.echo(f"{action} in {organization}:")
     for line in summary(action, results):
@@ -242,6 +243,12 @@ def _run(action: str, file: Path, cluster: str | None, org: str | None, parallel
          preflight: bool = False) -> None:
     spec = load_spec(file)
     engine, organization = stack_engine(action, spec, file, cluster, org, confirm, preflight=preflight)
+    if action == "preview":
+        from clusterctl_py.ops.runner import left_platforms
+
+        # What would stop `up`; the preview itself goes on.
+        for problem in left_platforms(spec, file, engine, org=organization, cluster=cluster):
+            typer.echo(f"note: `up` would refuse: {problem}", err=True)
     run_stacks(action, spec, file, cluster, engine, organization, parallel)
 
 
@@ -260,17 +267,25 @@ def up(
     skip_preflight: SkipPreflight = False,
     poll: Poll = 20.0,
 ) -> None:
-    """Create or update everything: management cluster, Cluster API, then the workload clusters side by side.
+    """Create or update everything: management cluster, Cluster API, the workload clusters side by side, then
+    the app platform of each cluster that has a `platform` section (one platform stack per cluster).
 
     Needs the pulumi CLI (logged in) and HCLOUD_TOKEN. Runs `preflight` first. Re-running with an unchanged
     spec changes nothing. A cluster whose Kubernetes version changes is followed until every machine runs it;
-    a version change during a rollout is refused before anything runs.
+    a version change during a rollout is refused before anything runs. With --cluster: that cluster's stack,
+    then its platform stack. A platform stack whose section was removed from the spec stops `up` (it never
+    deletes a platform).
     """
     from clusterctl_py.clients import kube
+    from clusterctl_py.errors import SpecError
     from clusterctl_py.ops import upgrade
+    from clusterctl_py.ops.runner import left_platforms
 
     spec = load_spec(file)
     engine, organization = stack_engine("up", spec, file, cluster, org, preflight=not skip_preflight)
+    left = left_platforms(spec, file, engine, org=organization, cluster=cluster)
+    if left:
+        raise SpecError(left, str(file))
 
     def note(line: str) -> None:
         typer.echo(line if line.startswith(tuple(f"{c.name}: " for c in spec.clusters)) else f"note: {line}", err=True)
@@ -289,7 +304,11 @@ def up(
 
 @app.command()
 def preview(file: PlatformFile = Path("platform.yaml"), cluster: ClusterOpt = None, org: Org = None, parallel: Parallel = 4) -> None:
-    """Show what `up` would change, stack by stack, without changing anything (and which stacks it would create)."""
+    """Show what `up` would change, stack by stack (platform stacks included), without changing anything.
+
+    Says which stacks it would create; a platform stack whose cluster does not exist yet cannot be
+    previewed until `up` creates the cluster.
+    """
     _run("preview", file, cluster, org, parallel)
 
 
@@ -301,10 +320,20 @@ def destroy(
     org: Org = None,
     parallel: Parallel = 4,
 ) -> None:
-    """Delete the workload clusters first (so their servers go), then Cluster API, then the management cluster.
+    """Delete the platform stacks first (their load balancer and volumes go while the clusters run), then the
+    workload clusters (so their servers go), then Cluster API, then the management cluster.
 
-    Only existing stacks are touched; a missing one is reported and skipped.
+    Only existing stacks are touched; a missing one is reported and skipped. A platform stack left by a cluster
+    whose `platform` section was removed is found and destroyed too. With --cluster: that cluster's platform
+    stack, then its cluster stack. Apps made with `clusterctl-py app deploy` are not in any stack.
     """
+    spec = load_spec(file)
+    if any(c.platform is not None for c in spec.clusters if cluster is None or c.name == cluster):
+        # `app deploy` objects are in no stack, and the CSI driver deletes a volume only while its cluster runs.
+        typer.echo("note: apps (`clusterctl-py app deploy`) are not part of the platform stack, and their databases' volumes"
+                   " are deleted by the CSI driver only while the cluster runs:", err=True)
+        typer.echo("note: run `clusterctl-py app delete NAME --cluster CLUSTER --yes` (or delete their namespaces) first;"
+                   " `clusterctl-py cleanup CLUSTER` finds volumes left behind", err=True)
 
     def confirm() -> None:
         if yes:

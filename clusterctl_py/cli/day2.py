@@ -58,7 +58,7 @@ def scale(
         typer.echo(f"{file}: {change.summary()}")
     else:
         typer.echo(f"{file}: already {change.summary()}; applying the cluster's stack")
-    run_stacks("up", change.edited.spec, file, name, engine, organization, parallel=1)
+    run_stacks("up", change.edited.spec, file, name, engine, organization, parallel=1, with_platforms=False)
 
 
 # --- upgrade -------------------------------------------------------------------
@@ -126,7 +126,7 @@ def upgrade_apply(
             self.engine, self.organization = stack_engine("up", spec, file, cluster_name, org)
 
         def up(self, spec, cluster_name):
-            run_stacks("up", spec, file, cluster_name, self.engine, self.organization, parallel=1)
+            run_stacks("up", spec, file, cluster_name, self.engine, self.organization, parallel=1, with_platforms=False)
 
         def up_capi(self, spec):
             run_stacks("up", spec, file, None, self.engine, self.organization, parallel=1, capi_only=True)

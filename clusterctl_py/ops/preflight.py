@@ -79,6 +79,9 @@ def preflight(spec: PlatformSpec, api: HetznerApi, *, cluster: str | None = None
     report.problems += _images(plan, types, api.images(), report)
     report.problems += _names(plan, listed, report)
     report.problems += _servers(plan, listed("server"), server_limit, report)
+    if plan.load_balancers:
+        made = ", ".join(f"{lb.role} {lb.load_balancer_type} in {lb.location} ({lb.creator})" for lb in plan.load_balancers)
+        report.notes.append(f"load balancers the plan makes: {made}")
     return report
 
 

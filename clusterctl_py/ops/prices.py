@@ -36,8 +36,9 @@ def _at(prices: tuple[LocationPrice, ...], location: str) -> Money | None:
 
 def live_prices(spec: PlatformSpec, api: HetznerApi) -> LivePrices:
     """The API's monthly prices in every location the spec uses; SpecError where one has no price there."""
-    machines = spec.provider.footprint(spec).machines
-    locations = sorted({spec.hetzner.location, *(m.location for m in machines)})
+    footprint = spec.provider.footprint(spec)
+    machines = footprint.machines
+    locations = sorted({spec.hetzner.location, *(m.location for m in machines), *(lb.location for lb in footprint.load_balancers)})
     pricing = api.pricing()
     types = {st.name: st.prices for st in api.server_types()}
 
@@ -46,11 +47,15 @@ def live_prices(spec: PlatformSpec, api: HetznerApi) -> LivePrices:
         if _at(types.get(use.machine_type, ()), use.location) is None:
             problems.append(Problem(use.path, f"the Hetzner API has no price for server type {use.machine_type!r} in"
                                               f" {use.location} (not offered there; `clusterctl-py preflight` says more)"))
-    lb_type = spec.hetzner.load_balancer_type
-    for location in {spec.location_of(c) for c in spec.clusters}:
-        if _at(pricing.load_balancer_types.get(lb_type, ()), location) is None:
-            problems.append(Problem("hetzner.loadBalancerType",
-                                    f"the Hetzner API has no price for load balancer type {lb_type!r} in {location}"))
+    seen = set()
+    for lb in footprint.load_balancers:
+        # Each (type, location) once, named by the first spec field that asks for it.
+        if (lb.load_balancer_type, lb.location) in seen:
+            continue
+        seen.add((lb.load_balancer_type, lb.location))
+        if _at(pricing.load_balancer_types.get(lb.load_balancer_type, ()), lb.location) is None:
+            problems.append(Problem(lb.path, f"the Hetzner API has no price for load balancer type"
+                                             f" {lb.load_balancer_type!r} in {lb.location} ({lb.role} load balancer)"))
     if problems:
         raise SpecError(problems)
 

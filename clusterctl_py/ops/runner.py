@@ -2,9 +2,12 @@
 
 Each stack is its own Pulumi process (see engine), so the workload clusters
 of a phase run concurrently, at most `parallel` at a time. A failing stack
-does not stop the others of its phase; it stops the phases after it, which
-depend on it (up: clusters need CAPI; destroy: CAPI must outlive every
-cluster, or their servers are orphaned).
+does not stop the others of its phase; it stops the stacks after it that
+depend on it (`StackRun.needs`): on up, those that read it (clusters need
+CAPI, a platform its cluster); on destroy, those it reads (CAPI must outlive
+every cluster, or their servers are orphaned; a cluster its platform, or the
+platform's load balancer and volumes are left behind). A platform whose
+cluster came up still runs when another cluster failed.
 
 Right before a stack's `up`, `before_up` may do what Pulumi cannot: by
 default the stored-version migration of CRDs before the capi stack applies
@@ -18,12 +21,16 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Literal, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Literal, TextIO
 
-from clusterctl_py.errors import ClusterctlError
+from clusterctl_py.errors import ClusterctlError, Problem
 from clusterctl_py.ops.engine import EngineError, StackEngine, StackMissing
-from clusterctl_py.ops.plan import Action, StackRun
+from clusterctl_py.ops.plan import Action, StackRun, removed_platforms
 from clusterctl_py.ops.progress import Progress
+
+if TYPE_CHECKING:
+    from clusterctl_py.spec import PlatformSpec
 
 Status = Literal["done", "new", "missing", "blocked", "failed", "skipped"]
 # Runs right before a stack's `up`, with a callable for progress lines; raises to keep the stack from running.
@@ -130,6 +137,31 @@ class _Runner:
         return StackResult(run, "done", changes)
 
 
+def left_platforms(spec: PlatformSpec, platform_file: Path, engine: StackEngine, *, org: str,
+                   cluster: str | None = None) -> list[Problem]:
+    """Platform stacks whose cluster's `platform` section was removed, one problem each.
+
+    `up` does not delete them: deleting a platform deletes Knative, Kourier
+    with its load balancer and the CloudNativePG operator (their CRDs and
+    the apps' objects stay), which takes every app of the cluster offline;
+    an edit of the spec should not do that.
+    """
+    index = {c.name: i for i, c in enumerate(spec.clusters)}
+    problems = []
+    for run in removed_platforms(spec, platform_file, org=org, cluster=cluster):
+        if not engine.exists(run):
+            continue
+        name = run.config["clusterctl:cluster"]
+        problems.append(Problem(
+            f"clusters[{index[name]}].platform",
+            f"not set, but cluster {name} still has its platform stack {run.name}, which its apps run on (Knative, the"
+            " ingress load balancer, the database operator); `up` never deletes a platform: put the section back, or delete the platform first"
+            f" with `pulumi destroy --stack {run.name}` in stacks/platform (or `clusterctl-py destroy --cluster {name}`,"
+            " which deletes the cluster too)",
+        ))
+    return problems
+
+
 def execute(
     action: Action,
     phases: list[list[StackRun]],
@@ -141,27 +173,57 @@ def execute(
     before_up: BeforeUp | None = None,
 ) -> list[StackResult]:
     out = out or sys.stderr
+    # Stacks planned only in case they exist (a removed platform section's): the others are left out.
+    phases = [p for p in ([run for run in phase if not run.if_exists or engine.exists(run)] for phase in phases) if p]
     runner = _Runner(action, engine, out, tty, [run for phase in phases for run in phase], before_up or migrate_crds(engine))
     results: list[StackResult] = []
-    stopped_by: list[StackResult] = []
+    # Stack name -> the failed stacks that keep it (and what waits for it) from running.
+    stopped: dict[str, list[str]] = {}
     position = 0
     for phase in phases:
         positions = range(position + 1, position + 1 + len(phase))
         position += len(phase)
-        if stopped_by:
-            names = ", ".join(r.run.stack for r in stopped_by)
-            why = f"not run because {names} failed"
-            if action == "destroy":
-                why += " (destroying it while clusters may still exist would orphan their servers)"
-            results += [StackResult(run, "skipped", why) for run in phase]
-            continue
-        side_by_side = parallel > 1 and len(phase) > 1
-        with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(phase)))) as pool:
-            done = list(pool.map(lambda item: runner.one(item[1], item[0], side_by_side), zip(positions, phase)))
-        results += done
-        if action != "preview":
-            stopped_by = [r for r in done if r.status == "failed"]
+        held = {run.name: _held_by(action, run, results, stopped) for run in phase}
+        ready = [(pos, run) for pos, run in zip(positions, phase) if not held[run.name]]
+        side_by_side = parallel > 1 and len(ready) > 1
+        with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(ready) or 1))) as pool:
+            done = {r.run.name: r for r in pool.map(lambda item: runner.one(item[1], item[0], side_by_side), ready)}
+        for run in phase:
+            if held[run.name]:
+                stopped[run.name] = held[run.name]
+                results.append(StackResult(run, "skipped", _why_not(action, run, held[run.name])))
+            else:
+                results.append(done[run.name])
+                if action != "preview" and done[run.name].status == "failed":
+                    stopped[run.name] = [run.stack]
     return results
+
+
+def _held_by(action: Action, run: StackRun, results: list[StackResult], stopped: dict[str, list[str]]) -> list[str]:
+    """The failed stacks that keep `run` from running: up needs what it reads to be there;
+    destroy must keep what a stack that is still there reads. A preview stops nothing."""
+    roots: list[str] = []
+    if action == "preview":
+        return roots
+    for r in results:
+        if r.run.name not in stopped:
+            continue
+        if action == "up":
+            blocks = any(need.name == r.run.name for need in run.needs)
+        else:
+            blocks = any(need.name == run.name for need in r.run.needs)
+        if blocks:
+            roots += [name for name in stopped[r.run.name] if name not in roots]
+    return roots
+
+
+def _why_not(action: Action, run: StackRun, roots: list[str]) -> str:
+    why = f"not run because {', '.join(roots)} failed"
+    if action == "destroy" and run.program == "cluster":
+        why += " (destroying the cluster first would leave its platform's load balancer and volumes behind)"
+    elif action == "destroy":
+        why += " (destroying it while clusters may still exist would orphan their servers)"
+    return why
 
 
 def summary(action: Action, results: list[StackResult]) -> list[str]:

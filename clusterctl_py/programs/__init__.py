@@ -1,6 +1,6 @@
 """The Pulumi programs behind `up`, `preview` and `destroy`, shipped in the package.
 
-Each of `management`, `capi` and `cluster` is one whole program: its
+Each of `management`, `capi`, `cluster` and `platform` is one whole program: its
 `main()` reads the stack config, builds the resources and exports the
 outputs. The CLI points each project's `main` (Pulumi.yaml) at the module
 file and has Pulumi run it with the CLI's own interpreter, so `pip install`
@@ -20,6 +20,7 @@ PROJECTS = {
     "management": "clusterctl-management",
     "capi": "clusterctl-capi",
     "cluster": "clusterctl-cluster",
+    "platform": "clusterctl-platform",
 }
 
 

@@ -33,6 +33,8 @@ class HetznerProvider:
     credentials_secret = render.TOKEN_SECRET
     credentials_key = render.TOKEN_KEY
     volume_provisioner = platform.VOLUME_PROVISIONER
+    # What the platform's ingress Service asks the CCM for (load-balancer.hetzner.cloud/type).
+    ingress_load_balancer_type = platform.INGRESS_LB_TYPE
 
     def network_zone(self, location: str) -> str:
         return LOCATIONS[location].network_zone

@@ -15,7 +15,12 @@
   load balancer is `<cluster>-kube-apiserver-` plus five random characters
   (pkg/services/hcloud/loadbalancer/loadbalancer.go, createOptsFromSpec with
   utils.GenerateName) because we set no `controlPlaneLoadBalancer.name`: no
-  fixed name, so none is planned here.
+  fixed name, so none is planned here; its type is
+  `hetzner.loadBalancerType`.
+- The Hetzner CCM (hetznercloud/hcloud-cloud-controller-manager v1.35.0)
+  makes one load balancer for a cluster's platform ingress Service, in the
+  cluster's location: lb11 unless the `load-balancer.hetzner.cloud/type`
+  annotation says otherwise (internal/hcops/load_balancer.go, Create).
 - Images: CAPH takes the image named `imageName` or labelled
   `caph-image-name=<imageName>`, of the server type's architecture, and
   refuses more than one match (server.go, getServerImage); the management
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from clusterctl_py.providers.base import Footprint, MachineUse, PlannedObject
+from clusterctl_py.providers.base import Footprint, LoadBalancerUse, MachineUse, PlannedObject
 from clusterctl_py.providers.hetzner.limits import ROLLOUT_SURGE
 from clusterctl_py.render.meta import MANAGEMENT_LABEL
 
@@ -39,11 +44,13 @@ CAPH_OWNED_PREFIX = "caph-cluster-"  # + the HetznerCluster's name, value "owned
 CAPH_IMAGE_LABEL = "caph-image-name"
 MANAGEMENT = "the management stack"
 CAPH = "CAPH"
+CCM = "the Hetzner CCM"
 
 
 def footprint(provider, spec: PlatformSpec, cluster: str | None = None) -> Footprint:
     machines: list[MachineUse] = []
     objects: list[PlannedObject] = []
+    load_balancers: list[LoadBalancerUse] = []
     image = spec.hetzner.image
     if cluster is None:
         m = spec.management
@@ -60,8 +67,14 @@ def footprint(provider, spec: PlatformSpec, cluster: str | None = None) -> Footp
             continue
         machines += _cluster_machines(provider, spec, ci, c)
         objects += _cluster_objects(provider, spec, ci, c)
+        location = spec.location_of(c)
+        load_balancers.append(LoadBalancerUse("hetzner.loadBalancerType", spec.hetzner.load_balancer_type, location,
+                                              f"{c.name}'s API", CAPH))
+        if c.platform is not None:
+            load_balancers.append(LoadBalancerUse(f"clusters[{ci}].platform", provider.ingress_load_balancer_type, location,
+                                                  f"{c.name}'s ingress", CCM))
     keys = tuple((f"hetzner.sshKeys[{i}]", key) for i, key in enumerate(spec.hetzner.ssh_keys))
-    return Footprint(tuple(machines), tuple(objects), keys)
+    return Footprint(tuple(machines), tuple(objects), keys, tuple(load_balancers))
 
 
 def _cluster_machines(provider, spec: PlatformSpec, ci: int, c: ClusterSpec) -> list[MachineUse]:

@@ -32,7 +32,8 @@ class FakeEngine:
     def __init__(self, token: str = "", fail_on: str | None = None, existing: set[str] | None = None):
         self.token = token
         self.fail_on = fail_on
-        # Stack names that exist; None: every stack exists.
+        # Stack names that exist; None: every planned stack exists, but none of those planned
+        # only in case they exist (the platform stack of a cluster without a platform section).
         self.existing = existing
         self.runs: list[tuple] = []  # (action, program, stack, config, gets token), in call order
         self.orgs: list[str | None] = []
@@ -49,7 +50,9 @@ class FakeEngine:
         return given or "organization"
 
     def exists(self, run) -> bool:
-        return self.existing is None or run.stack in self.existing
+        if self.existing is None:
+            return not run.if_exists
+        return run.stack in self.existing
 
     def up(self, run, on_event) -> dict[str, Any]:
         self._run("up", run, on_event)
