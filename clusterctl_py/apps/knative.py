@@ -61,8 +61,18 @@ def _traffic(items: Any) -> tuple[Traffic, ...]:
     return tuple(out)
 
 
+class _HasReady:
+    """Knative's objects say whether they serve in their `Ready` condition."""
+
+    conditions: Conditions
+
+    @property
+    def ready(self) -> Condition | None:
+        return find(self.conditions, "Ready")
+
+
 @dataclass(frozen=True)
-class App:
+class App(_HasReady):
     """A Knative Service as `app list` and `app status` show it."""
 
     name: str
@@ -77,9 +87,6 @@ class App:
     conditions: Conditions
     ours: bool
 
-    @property
-    def ready(self) -> Condition | None:
-        return find(self.conditions, "Ready")
 
     @property
     def is_ready(self) -> bool:
@@ -115,7 +122,7 @@ def app(obj: Mapping[str, Any]) -> App:
 
 
 @dataclass(frozen=True)
-class Revision:
+class Revision(_HasReady):
     name: str
     service: str
     generation: int  # the serving.knative.dev/configurationGeneration label
@@ -123,9 +130,6 @@ class Revision:
     image: str
     conditions: Conditions
 
-    @property
-    def ready(self) -> Condition | None:
-        return find(self.conditions, "Ready")
 
     @property
     def is_ready(self) -> bool:

@@ -99,16 +99,7 @@ def generate_cluster(
 
     # The autoscaler runs in the management cluster beside the cluster's objects.
     text = dump_all([*render_cluster(spec, cluster), *render_cluster_autoscaler(spec, cluster)], header=header)
-    if output is None:
-        sys.stdout.write(text)
-        return
-    target = output / f"{cluster.name}.yaml"
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-        _write_atomic(target, text)
-    except OSError as exc:
-        fail(f"cannot write {target}: {exc.strerror or exc}", code=1)
-    typer.echo(f"wrote {target}", err=True)
+    _emit(text, output, f"{cluster.name}.yaml")
 
 
 @generate_app.command("platform")
@@ -135,11 +126,15 @@ def generate_platform(
         [f"Platform of cluster {cluster.name}, rendered by clusterctl-py {__version__} from {file.name}.", "Installed before or beside these:"]
         + [f"  {bundle}" for bundle in upstream_bundles(spec, cluster)]
     )
-    text = dump_all(objs, header=header)
+    _emit(dump_all(objs, header=header), output, f"{cluster.name}-platform.yaml")
+
+
+def _emit(text: str, output: Path | None, filename: str) -> None:
+    """Rendered YAML to stdout, or atomically into `output`/`filename`."""
     if output is None:
         sys.stdout.write(text)
         return
-    target = output / f"{cluster.name}-platform.yaml"
+    target = output / filename
     try:
         output.mkdir(parents=True, exist_ok=True)
         _write_atomic(target, text)
