@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from clusterctl_py.apps.deploy import subset
 from clusterctl_py.cli import app
-from tests.support.kube_api import serve, without_retry_sleep
+from tests.support.kube_api import namespace, serve, without_retry_sleep
 from tests.support.knative_sim import KnativeSim
 
 IMAGE = "ghcr.io/acme/shop:1.4.2"
@@ -472,6 +472,7 @@ def test_logs_read_the_user_container_of_each_pod_and_say_when_scaled_to_zero(cl
 
 def test_gitops_writes_the_same_objects_the_api_path_creates(cluster, tmp_path):
     flags = ("--env", "MODE=prod", "--database", "--max-scale", "3", "-n", "shop")
+    cluster.add(namespace("shop"))
     api_side = deploy(cluster, "web", *flags)
     assert api_side.exit_code == 0, api_side.output
     cluster.api.clear_log()
