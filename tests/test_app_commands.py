@@ -265,6 +265,29 @@ def test_bad_input_exits_2_with_its_own_message_and_changes_nothing(cluster, fla
     assert writes(cluster) == []
 
 
+def test_a_namespace_that_does_not_exist_is_refused_before_any_write(cluster):
+    before = objects(cluster)
+    result = deploy(cluster, "shop", "-n", "shop", "--secret-env", "T=x", "--database")
+    assert result.exit_code == 2
+    assert result.stderr == ("error: --namespace: namespace 'shop' does not exist in this cluster; "
+                             "create it with kubectl create namespace shop\n")
+    assert objects(cluster) == before and writes(cluster) == []
+    # Once it is there, the same deploy goes through.
+    cluster.add(namespace("shop"))
+    assert deploy(cluster, "shop", "-n", "shop", "--secret-env", "T=x", "--database").exit_code == 0
+    assert (SERVICES, "shop", "shop") in objects(cluster)
+
+
+def test_a_user_who_may_not_read_namespaces_still_deploys(cluster):
+    # A developer bound to a namespace only: the cluster-scoped read of the Namespace is forbidden.
+    cluster.api.fail(403, times=None, when=lambda r: r.url.path.startswith("/api/v1/namespaces/default") and r.resource.plural == "namespaces",
+                     message='namespaces "default" is forbidden: User "dev" cannot get resource "namespaces" in API group "" at the cluster scope')
+    result = deploy(cluster, "shop")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "https://shop.default.apps.example.com\n"
+    assert [e.answer for e in cluster.api.log if e.plural == "namespaces"] == [403]
+
+
 def test_env_from_secret_references_a_secret_the_user_keeps(cluster):
     cluster.add(USER_SECRET)
     result = deploy(cluster, "shop", "--env-from-secret", "shop-keys")
