@@ -85,7 +85,13 @@ class PlannedObject:
     path: str  # the spec field the name comes from
     creator: str  # who creates it, for messages: "the management stack", "CAPH"
     # Labels that mark it as made for this platform (by an earlier run): such an object is no clash.
-    owner: Mapping[str, str]
+    # A value None: the key with any value (a maker that puts no platform name in its labels).
+    owner: Mapping[str, str | None]
+    # A planned network's name: an existing object is this platform's only when it is also attached
+    # to that network, itself this platform's (the maker labels it with nothing naming the cluster).
+    attached_to: str | None = None
+    # Its maker takes over an existing object of that name instead of failing: a clash is not loud later.
+    adopts: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from clusterctl_py.apps.deploy import subset
 from clusterctl_py.cli import app
-from tests.support.kube_api import serve, without_retry_sleep
+from tests.support.kube_api import namespace, serve, without_retry_sleep
 from tests.support.knative_sim import KnativeSim
 
 IMAGE = "ghcr.io/acme/shop:1.4.2"
@@ -265,6 +265,29 @@ def test_bad_input_exits_2_with_its_own_message_and_changes_nothing(cluster, fla
     assert writes(cluster) == []
 
 
+def test_a_namespace_that_does_not_exist_is_refused_before_any_write(cluster):
+    before = objects(cluster)
+    result = deploy(cluster, "shop", "-n", "shop", "--secret-env", "T=x", "--database")
+    assert result.exit_code == 2
+    assert result.stderr == ("error: --namespace: namespace 'shop' does not exist in this cluster; "
+                             "create it with kubectl create namespace shop\n")
+    assert objects(cluster) == before and writes(cluster) == []
+    # Once it is there, the same deploy goes through.
+    cluster.add(namespace("shop"))
+    assert deploy(cluster, "shop", "-n", "shop", "--secret-env", "T=x", "--database").exit_code == 0
+    assert (SERVICES, "shop", "shop") in objects(cluster)
+
+
+def test_a_user_who_may_not_read_namespaces_still_deploys(cluster):
+    # A developer bound to a namespace only: the cluster-scoped read of the Namespace is forbidden.
+    cluster.api.fail(403, times=None, when=lambda r: r.url.path.startswith("/api/v1/namespaces/default") and r.resource.plural == "namespaces",
+                     message='namespaces "default" is forbidden: User "dev" cannot get resource "namespaces" in API group "" at the cluster scope')
+    result = deploy(cluster, "shop")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "https://shop.default.apps.example.com\n"
+    assert [e.answer for e in cluster.api.log if e.plural == "namespaces"] == [403]
+
+
 def test_env_from_secret_references_a_secret_the_user_keeps(cluster):
     cluster.add(USER_SECRET)
     result = deploy(cluster, "shop", "--env-from-secret", "shop-keys")
@@ -472,6 +495,7 @@ def test_logs_read_the_user_container_of_each_pod_and_say_when_scaled_to_zero(cl
 
 def test_gitops_writes_the_same_objects_the_api_path_creates(cluster, tmp_path):
     flags = ("--env", "MODE=prod", "--database", "--max-scale", "3", "-n", "shop")
+    cluster.add(namespace("shop"))
     api_side = deploy(cluster, "web", *flags)
     assert api_side.exit_code == 0, api_side.output
     cluster.api.clear_log()

@@ -50,12 +50,12 @@ def test_preflight_as_the_guide_shows_it(project):
     result = invoke(command)
     assert result.exit_code == 0
     assert shown(result, project) == output_after(command)
-    assert project.count() == 9 and "9 for the example in a project with up to 50 of everything" in DOC
+    assert project.count() == 10 and "10 for the example in a project with up to 50 of everything" in DOC
     for i in range(51):
         project.add_server(f"web-{i}")
     project.reset_log()
     invoke(command)
-    assert project.count() == 10  # "one more per further page"
+    assert project.count() == 11  # "one more per further page"
 
 
 def test_preflight_problems_as_the_guide_shows_them(project):

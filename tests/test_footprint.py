@@ -29,7 +29,23 @@ def test_caph_objects_of_the_example():
         ("placement_group", "prod-arm", "clusters[0].pools[1].name", {"caph-cluster-prod": "owned"}),
         ("placement_group", "prod-arm-2", "clusters[0].pools[1].name", {"caph-cluster-prod": "owned"}),
         ("placement_group", "prod-arm-3", "clusters[0].pools[1].name", {"caph-cluster-prod": "owned"}),
+        # The platform's ingress: the Hetzner CCM labels its load balancer with the Service's uid only.
+        ("load_balancer", "prod-ingress", "clusters[0].platform", {"hcloud-ccm/service-uid": None}),
     ]
+    ingress = fp.objects[-1]
+    assert (ingress.creator, ingress.attached_to, ingress.adopts) == ("the Hetzner CCM", "prod", True)
+
+
+def test_the_ingress_load_balancer_is_named_as_the_platform_asks_the_ccm():
+    from clusterctl_py.render.platform import knative_serving
+
+    spec = platform()
+    cluster = spec.clusters[0]
+    service = knative_serving(spec, cluster)["spec"]["services"][0]
+    planned = [o.name for o in spec.provider.footprint(spec, cluster.name).objects if o.kind == "load_balancer"]
+    assert planned == [service["annotations"]["load-balancer.hetzner.cloud/name"]]
+    bare = platform(clusters=[{k: v for k, v in platform_data()["clusters"][0].items() if k != "platform"}])
+    assert not [o for o in bare.provider.footprint(bare, cluster.name).objects if o.kind == "load_balancer"]
 
 
 def test_caph_objects_follow_the_rendered_hetzner_cluster():
@@ -41,7 +57,7 @@ def test_caph_objects_follow_the_rendered_hetzner_cluster():
     name = manifest["metadata"]["name"]
     expected = {("network", name)} | {("placement_group", f"{name}-{g['name']}") for g in manifest["spec"]["hcloudPlacementGroups"]}
     fp = spec.provider.footprint(spec, cluster.name)
-    assert {(o.kind, o.name) for o in fp.objects} == expected
+    assert {(o.kind, o.name) for o in fp.objects if o.creator == "CAPH"} == expected
     assert not any("general" in o.name for o in fp.objects)  # a pool without placement groups plans none
 
 

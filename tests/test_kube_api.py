@@ -16,7 +16,7 @@ from kubernetes import client, config
 
 from tests.support import capi_objects as fx
 from tests.support.crds import PINNED, CrdCatalog, require_reference
-from tests.support.kube_api import label_selector_matches, serve
+from tests.support.kube_api import label_selector_matches, namespace, serve
 
 SERVER_SET = ("uid", "creationTimestamp", "generation", "resourceVersion")
 
@@ -96,6 +96,7 @@ def test_field_selector_finds_a_cluster_in_any_namespace(api):
 
 
 def test_create_answers_201_with_the_object(api):
+    api.add(namespace("prod"))
     objects = client.CustomObjectsApi(_client(api))
     body = {"apiVersion": "cluster.x-k8s.io/v1beta2", "kind": "MachineHealthCheck", "metadata": {"name": "mhc", "namespace": "prod"},
             "spec": {"clusterName": "prod", "selector": {}}}
@@ -103,6 +104,25 @@ def test_create_answers_201_with_the_object(api):
     assert status == 201
     assert created["metadata"]["name"] == "mhc" and created["metadata"]["uid"]
     assert objects.get_namespaced_custom_object("cluster.x-k8s.io", "v1beta2", "prod", "machinehealthchecks", "mhc")["spec"]["clusterName"] == "prod"
+
+
+def test_a_create_in_a_namespace_that_does_not_exist_is_404_namespace_not_found(api):
+    core = client.CoreV1Api(_client(api))
+    body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "nowhere"}}
+    with pytest.raises(client.ApiException) as caught:
+        core.create_namespaced_secret("nowhere", body)
+    assert caught.value.status == 404
+    status = json.loads(caught.value.body)
+    assert (status["reason"], status["message"]) == ("NotFound", 'namespaces "nowhere" not found')
+    # Nothing was stored; a namespace every cluster has takes it.
+    assert core.list_namespaced_secret("nowhere").items == []
+    assert [n.metadata.name for n in core.list_namespace().items] == ["default", "kube-node-lease", "kube-public", "kube-system"]
+    assert core.create_namespaced_secret("default", {**body, "metadata": {"name": "s", "namespace": "default"}}).metadata.name == "s"
+    # A Namespace is read by name like any cluster-scoped object.
+    assert core.read_namespace("kube-system").metadata.name == "kube-system"
+    with pytest.raises(client.ApiException) as missing:
+        core.read_namespace("nowhere")
+    assert (missing.value.status, json.loads(missing.value.body)["message"]) == (404, 'namespaces "nowhere" not found')
 
 
 def test_discovery_names_the_kinds(api):

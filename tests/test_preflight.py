@@ -55,8 +55,8 @@ def test_a_clean_project_passes(project, write):
     assert "token: accepted and may write; SSH keys: ops" in out
     assert "image 'ubuntu-24.04' for x86: image " in out and "image 'ubuntu-24.04' for arm: image " in out
     # mgmt: network, firewall, placement group, server and primary IP; prod: network and 6 placement groups
-    # (control-plane, general and general-2, arm, arm-2 and arm-3).
-    assert "names: 12 free, 0 already this platform's (from an earlier run)" in out
+    # (control-plane, general and general-2, arm, arm-2 and arm-3), and its platform's ingress load balancer.
+    assert "names: 13 free, 0 already this platform's (from an earlier run)" in out
     assert "servers: the project runs 0 (0 of them this platform's); at maximum scale, rollouts included, the plan runs 40" in out
     assert "the API does not report the project's server limit: see Limits in the Hetzner Console" in out
     assert out.rstrip().endswith("ready: nothing found in the project stands in the way of `up`")
@@ -214,9 +214,45 @@ def test_names_from_an_earlier_run_are_ours(project, write):
     project.add_server("someone-else", {})
     result = run("-f", write())
     assert result.exit_code == 0, result.output
-    assert "names: 8 free, 4 already this platform's (from an earlier run)" in result.stdout
+    assert "names: 9 free, 4 already this platform's (from an earlier run)" in result.stdout
     # 5 run, 4 of them part of this plan (which runs up to 40): 41 in all.
     assert "servers: the project runs 5 (4 of them this platform's); at maximum scale, rollouts included, the plan runs 40: 41 in all" in result.stdout
+
+
+def test_a_load_balancer_named_as_the_ingress_one_is_someone_elses_before_the_cluster_exists(project, write):
+    # The Hetzner CCM takes over a load balancer of the name it is given (hcloud/load_balancers.go
+    # EnsureLoadBalancer, GetByName): up would hand someone's load balancer to prod's ingress.
+    theirs = project.add_load_balancer("prod-ingress", {"team": "web"}, location="nbg1")
+    result = run("-f", write())
+    assert result.exit_code == 2
+    assert errors(result) == [
+        f"clusters[0].platform: load balancer 'prod-ingress', which the Hetzner CCM creates, already exists in the project"
+        f" (id {theirs['id']}) without the label hcloud-ccm/service-uid and the attachment to network 'prod' that mark it as"
+        " this platform's; the Hetzner CCM would take it over instead of making its own; allowed: delete or rename that"
+        " load balancer"
+    ]
+    # Another cluster's ingress (the CCM's label, on a network that is not prod's) is not ours either.
+    project.data["load_balancers"].clear()
+    other = project.add_network("staging", {"caph-cluster-staging": "owned"})
+    project.add_load_balancer("prod-ingress", {"hcloud-ccm/service-uid": "3f1c"}, location="nbg1", networks=[other["id"]])
+    again = run("-f", write())
+    assert again.exit_code == 2
+    assert errors(again)[0].startswith("clusters[0].platform: load balancer 'prod-ingress', which the Hetzner CCM creates")
+
+
+def test_the_ingress_load_balancer_of_the_running_cluster_is_ours(project, write):
+    network = project.add_network("prod", {"caph-cluster-prod": "owned"})
+    project.add_load_balancer("prod-ingress", {"hcloud-ccm/service-uid": "9b2e7c41-0d5a-4f7e-8c3b-2a6d1e9f0c55"}, location="nbg1",
+                              networks=[network["id"]])
+    result = run("-f", write())
+    assert result.exit_code == 0, result.output
+    assert "names: 11 free, 2 already this platform's (from an earlier run)" in result.stdout
+    # Without the platform section no load balancer of that name is planned: it is not looked at.
+    data = platform_data()
+    del data["clusters"][0]["platform"]
+    bare = run("-f", write(data))
+    assert bare.exit_code == 0, bare.output
+    assert "names: 11 free, 1 already this platform's (from an earlier run)" in bare.stdout
 
 
 def test_names_the_plan_would_create_twice_are_refused_before_any_request(project, write):
@@ -249,7 +285,7 @@ def test_one_cluster_only(project, write):
     project.add_firewall("mgmt", {})  # the management stack's: not part of one cluster's stack
     result = run("-f", write(), "--cluster", "prod")
     assert result.exit_code == 0, result.output
-    assert "names: 7 free" in result.stdout
+    assert "names: 8 free" in result.stdout
     assert "the plan runs 39" in result.stdout
 
 
@@ -293,8 +329,8 @@ def test_request_count_does_not_grow_with_the_pools(project, write):
         counts[maximum] = [(r.method, r.path) for r in project.requests]
     assert counts[3] == counts[200]
     # One walk per collection: server types, SSH keys, the write check, images, networks, firewalls,
-    # placement groups, primary IPs, and three pages of servers.
-    assert len(counts[200]) == 11
+    # placement groups, primary IPs, load balancers (the platforms' ingress), and three pages of servers.
+    assert len(counts[200]) == 12
 
 
 def test_a_token_revoked_during_preflight_is_one_line(project, write):

@@ -50,7 +50,7 @@ def test_the_knative_stand_in_makes_objects_the_crds_accept(catalog):
         server.add(render.service(full_request()))
         for _ in range(3):
             server.edit(sim.reconcile)
-        objs = [o.raw for o in server.api.objects.values() if not o.deleted]
+        objs = [o.raw for o in server.api.objects.values() if not o.deleted and o.raw["kind"] != "Namespace"]
     assert sorted(o["kind"] for o in objs) == ["Revision", "Service"]
     server_set = ("uid", "creationTimestamp", "generation", "resourceVersion")  # the validator checks what a client sends
     catalog.assert_valid([{**o, "metadata": {k: v for k, v in o["metadata"].items() if k not in server_set}} for o in objs])

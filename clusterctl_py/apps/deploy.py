@@ -1,8 +1,11 @@
 """`app deploy`: write the rendered objects that differ from the live ones, then wait for the revision.
 
-Everything is read and checked before the first write: a name taken by
-something clusterctl-py did not make, or `--database` on a cluster that does
-not serve CloudNativePG's Cluster, is refused (exit 2) with nothing changed.
+Everything is read and checked before the first write: a namespace that does
+not exist, a name taken by something clusterctl-py did not make, or
+`--database` on a cluster that does not serve CloudNativePG's Cluster, is
+refused (exit 2) with nothing changed. The namespace is not made for the user
+(neither kubectl nor kn makes one implicitly): a typo in `-n` would otherwise
+make a namespace nobody meant.
 
 An object is written only when a field we render differs from the live one:
 a subset compare, since Knative's and CloudNativePG's webhooks fill in
@@ -27,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from clusterctl_py.apps import knative
-from clusterctl_py.apps.knative import CLUSTERS, REVISIONS, SECRETS, SERVICES
+from clusterctl_py.apps.knative import CLUSTERS, NAMESPACES, REVISIONS, SECRETS, SERVICES
+from clusterctl_py.clients.errors import Forbidden
 from clusterctl_py.clients.kube import ObjectApi
 from clusterctl_py.errors import ClusterctlError, Problem, SpecError
 from clusterctl_py.render import app as render
@@ -130,6 +134,9 @@ def deploy(
 ) -> Deployed:
     desired = render.render(req)
     ns = req.namespace
+    if _namespace_missing(api, ns):
+        raise SpecError([Problem("--namespace", f"namespace {ns!r} does not exist in this cluster; create it with "
+                                                f"kubectl create namespace {ns}")])
     live: dict[str, Mapping[str, Any] | None] = {
         "Service": api.get(*SERVICES, ns, req.name),
         "Secret": api.get(*SECRETS, ns, req.secret_name),
@@ -181,6 +188,19 @@ def deploy(
     app_state, rev = wait_ready(api, ns, req.name, service_generation, say=say, poll=poll, timeout=timeout, sleep=sleep, clock=clock)
     result.url, result.revision = app_state.url, rev
     return result
+
+
+def _namespace_missing(api: ObjectApi, namespace: str) -> bool:
+    """Whether the namespace is known not to exist; a create there would fail half-way with 404
+    (kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle/admission.go).
+
+    A Namespace is cluster-scoped: a developer bound to one namespace may not read it (403).
+    Then nothing is known and the deploy goes on; their namespace exists, or the create says so.
+    """
+    try:
+        return api.get(*NAMESPACES, None, namespace) is None
+    except Forbidden:
+        return False
 
 
 def _uses_database(service: Mapping[str, Any] | None, req: AppRequest) -> bool:

@@ -22,6 +22,7 @@ SERVICES = (SERVING_API, "services")
 REVISIONS = (SERVING_API, "revisions")
 SECRETS = ("v1", "secrets")
 PODS = ("v1", "pods")
+NAMESPACES = ("v1", "namespaces")
 CLUSTERS = ("postgresql.cnpg.io/v1", "clusters")
 
 # knative/serving pkg/apis/serving/register.go

@@ -29,7 +29,8 @@ app = typer.Typer(
 )
 
 Name = Annotated[str, typer.Argument(help="The app: 1-57 lowercase letters, digits and '-', starting with a letter.", show_default=False)]
-Namespace = Annotated[str, typer.Option("--namespace", "-n", help="Namespace of the app in the workload cluster.")]
+Namespace = Annotated[str, typer.Option("--namespace", "-n", help="Namespace of the app in the workload cluster; deploy needs it to exist "
+                                                             "(kubectl create namespace NS).")]
 Kubeconfig = Annotated[
     Optional[Path],
     typer.Option("--kubeconfig", help="The workload cluster's kubeconfig. Default: --cluster, else KUBECONFIG, else ~/.kube/config.",

@@ -424,8 +424,8 @@ class ObjectApi(Protocol):
 
     endpoint: str
 
-    def get(self, api_version: str, plural: str, namespace: str, name: str) -> Mapping[str, Any] | None:
-        """The object, or None when there is none."""
+    def get(self, api_version: str, plural: str, namespace: str | None, name: str) -> Mapping[str, Any] | None:
+        """The object, or None when there is none; `namespace` None for a cluster-scoped kind (a Namespace)."""
 
     def list(self, api_version: str, plural: str, namespace: str | None, label_selector: str | None = None) -> list[Mapping[str, Any]]:
         """Objects in `namespace`, or in every namespace when it is None."""
@@ -448,7 +448,7 @@ class ObjectApi(Protocol):
 
 
 # Core kinds the generic calls reach (plural -> CoreV1Api's name for it).
-_CORE_KINDS = {"secrets": "secret", "pods": "pod"}
+_CORE_KINDS = {"secrets": "secret", "pods": "pod", "namespaces": "namespace"}
 
 
 def _split_api_version(api_version: str) -> tuple[str, str]:
@@ -1107,13 +1107,17 @@ class KubeClient:
             raise ValueError(f"core kind {plural!r} is not served by this client (known: {', '.join(_CORE_KINDS)})")
         return getattr(self._core, verb.format(singular))
 
-    def get(self, api_version: str, plural: str, namespace: str, name: str) -> Mapping[str, Any] | None:
-        what = f"get {plural} {namespace}/{name}"
+    def get(self, api_version: str, plural: str, namespace: str | None, name: str) -> Mapping[str, Any] | None:
+        what = f"get {plural} {namespace}/{name}" if namespace else f"get {plural} {name}"
         group, version = _split_api_version(api_version)
         try:
-            if group:
+            if group and namespace:
                 return self._call(what, self._objects.get_namespaced_custom_object, group, version, namespace, plural, name)
-            return self._call(what, self._core_method(plural, "read_namespaced_{}"), name, namespace)
+            if group:
+                return self._call(what, self._objects.get_cluster_custom_object, group, version, plural, name)
+            if namespace:
+                return self._call(what, self._core_method(plural, "read_namespaced_{}"), name, namespace)
+            return self._call(what, self._core_method(plural, "read_{}"), name)
         except NotFound:
             return None
 

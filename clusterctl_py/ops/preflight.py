@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from clusterctl_py.clients.errors import Forbidden
 from clusterctl_py.errors import Problem
@@ -198,26 +198,43 @@ def _image_lookup(image: str, label: str | None, arch: str, images: list[Image])
     return ("ok", usable[0].id)
 
 
+def _labelled(labels: Mapping[str, str], owner: Mapping[str, str | None]) -> bool:
+    return all(k in labels if v is None else labels.get(k) == v for k, v in owner.items())
+
+
 def _names(plan: Footprint, listed: Callable[[str], list], report: Report) -> list[Problem]:
     # Names the plan itself would take twice are refused by validation (providers/hetzner/checks.py).
     problems, ours, free = [], 0, 0
     unique: dict[tuple[str, str], PlannedObject] = {}
     for o in plan.objects:
         unique.setdefault((o.kind, o.name), o)
+
+    def our_network(name: str) -> int | None:
+        """The id of the existing network `name` if it is this platform's (as the plan labels it)."""
+        planned = unique.get(("network", name))
+        found = next((n for n in listed("network") if n.name == name), None)
+        return found.id if found is not None and planned is not None and _labelled(found.labels, planned.owner) else None
+
     for obj in unique.values():
         word = KINDS[obj.kind][0]
         existing = next((o for o in listed(obj.kind) if o.name == obj.name), None)
+        attached = obj.attached_to is None or (existing is not None and our_network(obj.attached_to) in existing.networks)
         if existing is None:
             free += 1
-        elif all(existing.labels.get(k) == v for k, v in obj.owner.items()):
+        elif _labelled(existing.labels, obj.owner) and attached:
             ours += 1  # made for this platform by an earlier run: up carries on with it
         else:
-            label = ", ".join(f"{k}={v}" for k, v in obj.owner.items())
+            label = ", ".join(k if v is None else f"{k}={v}" for k, v in obj.owner.items())
+            mark = f"the label {label} that marks"
+            if obj.attached_to:
+                mark = f"the label {label} and the attachment to network {obj.attached_to!r} that mark"
+            # The name is not the user's to choose then (the CCM's is fixed by the cluster's name).
+            fate = f"; {obj.creator} would take it over instead of making its own" if obj.adopts else ""
+            allowed = f"delete or rename that {word}" if obj.adopts else f"a name no {word} has yet (or delete that {word})"
             problems.append(Problem(
                 obj.path,
                 f"{word} {obj.name!r}, which {obj.creator} creates, already exists in the project (id {existing.id})"
-                f" without the label {label} that marks it as this platform's; allowed: a name no {word} has yet"
-                f" (or delete that {word})",
+                f" without {mark} it as this platform's{fate}; allowed: {allowed}",
             ))
     report.notes.append(f"names: {free} free, {ours} already this platform's (from an earlier run)")
     return problems

@@ -20,7 +20,17 @@
 - The Hetzner CCM (hetznercloud/hcloud-cloud-controller-manager v1.35.0)
   makes one load balancer for a cluster's platform ingress Service, in the
   cluster's location: lb11 unless the `load-balancer.hetzner.cloud/type`
-  annotation says otherwise (internal/hcops/load_balancer.go, Create).
+  annotation says otherwise (internal/hcops/load_balancer.go, Create). It is
+  named by the `load-balancer.hetzner.cloud/name` annotation, `<cluster>-ingress`
+  (render/platform.py). The CCM looks for the Service's load balancer by its
+  `hcloud-ccm/service-uid` label, then by that name, and takes over whatever it
+  finds before creating one (hcloud/load_balancers.go EnsureLoadBalancer,
+  "Import of load balancers which were created by other means";
+  internal/hcops/load_balancer.go GetByName): a load
+  balancer of that name that is not this cluster's would be taken over, not
+  refused. Once made, it carries the label and is attached to the cluster's
+  network (load_balancer.go attachToNetwork): that is how one from an earlier
+  run is known.
 - Images: CAPH takes the image named `imageName` or labelled
   `caph-image-name=<imageName>`, of the server type's architecture, and
   refuses more than one match (server.go, getServerImage); the management
@@ -45,6 +55,8 @@ CAPH_IMAGE_LABEL = "caph-image-name"
 MANAGEMENT = "the management stack"
 CAPH = "CAPH"
 CCM = "the Hetzner CCM"
+# The only label the CCM puts on a load balancer (internal/hcops/load_balancer.go LabelServiceUID).
+CCM_SERVICE_LABEL = "hcloud-ccm/service-uid"
 
 
 def footprint(provider, spec: PlatformSpec, cluster: str | None = None) -> Footprint:
@@ -96,7 +108,8 @@ def _cluster_objects(provider, spec: PlatformSpec, ci: int, c: ClusterSpec) -> l
     name, body = manifest["metadata"]["name"], manifest["spec"]
     base, owner = f"clusters[{ci}]", {CAPH_OWNED_PREFIX + name: "owned"}
     objects = []
-    if body.get("hcloudNetwork", {}).get("enabled"):
+    network = body.get("hcloudNetwork", {}).get("enabled")
+    if network:
         objects.append(PlannedObject("network", name, f"{base}.name", CAPH, owner))
     pool_of = {
         g.placement_group: pi for pi, pool in enumerate(c.pools) for g in provider.node_groups(c, pool) if g.placement_group
@@ -104,4 +117,9 @@ def _cluster_objects(provider, spec: PlatformSpec, ci: int, c: ClusterSpec) -> l
     for group in body.get("hcloudPlacementGroups", ()):
         path = f"{base}.pools[{pool_of[group['name']]}].name" if group["name"] in pool_of else f"{base}.name"
         objects.append(PlannedObject("placement_group", f"{name}-{group['name']}", path, CAPH, owner))
+    if c.platform is not None and network:
+        from clusterctl_py.render.platform import load_balancer_name
+
+        objects.append(PlannedObject("load_balancer", load_balancer_name(c), f"{base}.platform", CCM, {CCM_SERVICE_LABEL: None},
+                                     attached_to=name, adopts=True))
     return objects

@@ -38,10 +38,9 @@ from __future__ import annotations
 
 from clusterctl_py.providers.base import LeftoverRule
 from clusterctl_py.providers.hetzner.addons import VOLUME_CLUSTER_LABEL
-from clusterctl_py.providers.hetzner.footprint import CAPH, CAPH_OWNED_PREFIX, CCM, MANAGEMENT
+from clusterctl_py.providers.hetzner.footprint import CAPH, CAPH_OWNED_PREFIX, CCM, CCM_SERVICE_LABEL, MANAGEMENT
 from clusterctl_py.render.meta import MANAGEMENT_LABEL
 
-CCM_SERVICE_LABEL = "hcloud-ccm/service-uid"
 CSI = "the Hetzner CSI driver"
 
 

@@ -12,6 +12,10 @@ closes (kmock 0.8, kmock/_internal/k8s.py):
 * `labelSelector` and `fieldSelector` (`metadata.name`, `metadata.namespace`)
   are honoured; kmock ignores both and returns everything;
 * a missing object is a 404 `NotFound` worded as the apiserver words it;
+* Namespaces themselves are served (`/api/v1/namespaces[/NAME]`, which kmock misreads);
+* a create in a namespace that has no Namespace object answers 404 `namespaces "NS" not found`
+  (the NamespaceLifecycle admission plugin); a new emulator holds the namespaces every
+  cluster starts with (`BUILTIN_NAMESPACES`), tests `add(namespace(...))` the others;
 * create answers 201 with the object and fills `uid`, `creationTimestamp`,
   `resourceVersion` and `generation` when the body has none;
 * lists honour `limit` and `continue` (pages in key order, namespace then name);
@@ -55,7 +59,7 @@ from typing import Any
 import aiohttp.web
 import attrs
 import kmock
-from kmock._internal import rendering
+from kmock._internal import parsing, rendering
 
 # (group/version/plural) -> (kind, namespaced). Every kind the client layer reads,
 # at the versions the pinned releases serve (reference/crds, versions.py).
@@ -98,6 +102,20 @@ _VERB_OF_ACTION = {
     kmock.action.UPDATE: "patch",
     kmock.action.DELETE: "delete",
 }
+
+
+_kmock_parse_path = parsing.parse_path
+
+
+def _parse_path(path: str) -> parsing.ParsedPath:
+    """kmock reads `/api/v1/namespaces/NAME` as a namespace with no resource; it is the Namespace NAME."""
+    parts = path.strip("/").split("/")
+    if parts[:3] == ["api", "v1", "namespaces"] and (len(parts) <= 4 or (len(parts) == 5 and parts[4] in ("status", "finalize"))):
+        return parsing.ParsedPath("", "v1", "namespaces", None, *(parts[3:] + [None, None])[:2])
+    return _kmock_parse_path(path)
+
+
+parsing.parse_path = _parse_path
 
 
 def resource_of(api_version: str, kind: str) -> str:
@@ -351,6 +369,12 @@ class KubeApi(kmock.KubernetesEmulator):
             if refused is not None:
                 self._record(request, refused.status)
                 return refused
+        if request.action == kmock.action.CREATE and request.namespace and not self._namespace_exists(request.namespace):
+            # The NamespaceLifecycle admission plugin answers with the NotFound of its own Namespace get
+            # (kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle/admission.go).
+            response = _error(404, "NotFound", f'namespaces "{request.namespace}" not found')
+            self._record(request, response.status)
+            return response
         if request.action == kmock.action.CREATE and isinstance(request.data, dict):
             _fill_metadata(request.data)
         try:
@@ -360,6 +384,10 @@ class KubeApi(kmock.KubernetesEmulator):
             raise
         self._record(request, response.status)
         return response
+
+    def _namespace_exists(self, name: str) -> bool:
+        key = (kmock.resource("v1/namespaces"), None, name)
+        return key in self.objects and not self.objects[key].deleted
 
     async def _serve_log(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
         async with self._lock:
@@ -552,6 +580,15 @@ def _fill_metadata(obj: dict[str, Any]) -> None:
 
 # --------------------------------------------------------------------------- running it
 
+# The namespaces every cluster starts with: the apiserver's system namespaces controller makes them
+# (kubernetes/kubernetes pkg/controlplane/controller/systemnamespaces/system_namespaces_controller.go).
+BUILTIN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def namespace(name: str) -> dict[str, Any]:
+    """A Namespace object, for `add`: creates in it are then accepted."""
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}, "status": {"phase": "Active"}}
+
 
 class KubeApiServer:
     """The emulator on 127.0.0.1 in a thread of its own; `api` is the KubeApi, `url` where it listens."""
@@ -569,6 +606,7 @@ class KubeApiServer:
     def start(self) -> KubeApiServer:
         self._thread.start()
         self._call(self._start())
+        self.add(*(namespace(n) for n in BUILTIN_NAMESPACES))
         return self
 
     async def _start(self) -> None:
