@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mutation testing of spec.py, render/, providers/hetzner/ and ops/ with mutmut
+# Mutation testing of spec.py, render/, providers/hetzner/, ops/ and apps/ with mutmut
 # (configuration: [tool.mutmut] in pyproject.toml; docs/testing.md explains the figures).
 #
 #   scripts/mutation.sh            fresh run: drop mutants/, mutate, test, summarise

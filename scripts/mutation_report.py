@@ -29,7 +29,7 @@ from mutmut.utils.file_utils import walk_mutatable_files
 from mutmut.utils.format_utils import mangled_name_from_mutant_name, orig_function_and_class_names_from_key
 
 # The paths the issue names, in its order; a file counts under the first that contains it.
-GROUPS = ("clusterctl_py/spec.py", "clusterctl_py/render/", "providers/hetzner/", "clusterctl_py/ops/")
+GROUPS = ("clusterctl_py/spec.py", "clusterctl_py/render/", "providers/hetzner/", "clusterctl_py/ops/", "clusterctl_py/apps/")
 COLUMNS = ("total", "killed", "survived", "timeout", "no tests", "import only", "other")
 NOT_KILLED = ("survived", "no tests", "import only", "suspicious", "segfault", "not checked", "check was interrupted by user")
 IMPORT_ONLY = (

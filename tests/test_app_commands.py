@@ -250,6 +250,7 @@ def test_a_revision_that_never_gets_ready_times_out_naming_where_it_is_stuck(clu
     (("deploy", "shop", "--image", IMAGE, "--max-scale", "0"), "error: --max-scale: 0: use 1 or more"),
     (("deploy", "shop", "--image", IMAGE, "--min-scale", "3", "--max-scale", "2"), "error: --max-scale: 2 is below --min-scale 3"),
     (("deploy", "shop", "--image", IMAGE, "-n", "Prod"), "error: --namespace: 'Prod' is not a valid namespace"),
+    (("status", "shop", "-n", "Prod"), "error: --namespace: 'Prod' is not a valid namespace"),
     (("rollback", "shop", "shop-00009"), "error: REVISION: 'shop-00009' is not a revision of app shop (its revisions: shop-00001)"),
     (("status", "bad_name"), "error: NAME: 'bad_name' is not a valid app name"),
 ])

@@ -111,3 +111,93 @@ def test_env_from_secret_names_are_checked(secrets, message):
     with pytest.raises(SpecError) as err:
         render.app_request("web", "nginx", env_from_secrets=secrets)
     assert [f"{p.path}: {p.message}" for p in err.value.problems] == [message] or str(err.value).startswith(message)
+
+
+# --------------------------------------------------------------------------- each rule: its bounds and its own message
+# Found by mutation testing (docs/testing.md): the rules above were pinned by prefix or by
+# "some problem", so a bound off by one, a message's tail or a second problem could change.
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(name="a"),
+    dict(name="a" * 57),  # 63 minus "-00001", the revisions' suffix
+    dict(name="a" * 47, database=True),  # its Cluster a...a-db: 50 characters
+    dict(namespace="a"),
+    dict(namespace="a" * 63),
+    dict(env_from_secrets=["k"]),
+    dict(env_from_secrets=["k" * 253]),
+    dict(image="ghcr.io/" + "a" * 255),
+    dict(env=["TILDE~NAME=1"]),  # any printable ASCII but '=' (IsRelaxedEnvVarName)
+    dict(port=1),
+    dict(port=65535),
+    dict(max_scale=1),
+    dict(min_scale=3, max_scale=3),
+], ids=lambda kw: ",".join(f"{k}={str(v)[:12]}" for k, v in kw.items()))
+def test_values_at_the_bounds_are_accepted(kwargs):
+    args = {"name": "web", "image": "nginx", **kwargs}
+    req = render.app_request(args.pop("name"), args.pop("image"), **args)
+    assert req.name == kwargs.get("name", "web")
+
+
+def problems_of(name: str = "web", image: str = "nginx", **kwargs) -> list[str]:
+    with pytest.raises(SpecError) as err:
+        render.app_request(name, image, **kwargs)
+    return [f"{p.path}: {p.message}" for p in err.value.problems]
+
+
+@pytest.mark.parametrize("kwargs, messages", [
+    (dict(name="a" * 100), [  # a long value is quoted cut to 80 characters: one readable line
+        f"NAME: '{'a' * 80}' is not a valid app name: use 1-57 lowercase letters, digits and '-', starting with a letter "
+        "and ending with a letter or digit (its revisions are named NAME-00001, ...)"]),
+    (dict(namespace="a" * 64), [
+        f"--namespace: '{'a' * 64}' is not a valid namespace: use 1-63 lowercase letters, digits and '-', "
+        "starting and ending with a letter or digit (DNS-1123 label)"]),
+    (dict(namespace="N" * 100), [
+        f"--namespace: '{'N' * 80}' is not a valid namespace: use 1-63 lowercase letters, digits and '-', "
+        "starting and ending with a letter or digit (DNS-1123 label)"]),
+    (dict(env_from_secrets=["k" * 254]), [
+        f"--env-from-secret: '{'k' * 80}' is not a Secret name: use lowercase letters, digits, '-' and '.' "
+        "(DNS-1123 subdomain, at most 253 characters)"]),
+    (dict(image="NGINX"), ["--image: 'NGINX' is not an image reference: the repository path must be lowercase"]),
+    (dict(image="Shop:latest:2"), [
+        "--image: 'Shop:latest:2' is not an image reference: expected [registry[:port]/]path[:tag][@digest], e.g. ghcr.io/acme/shop:1.4.2"]),
+    (dict(image="-" * 130), [
+        f"--image: '{'-' * 120}' is not an image reference: expected [registry[:port]/]path[:tag][@digest], e.g. ghcr.io/acme/shop:1.4.2"]),
+    (dict(image="ghcr.io/" + "a" * 256), [
+        f"--image: '{('ghcr.io/' + 'a' * 256)[:80]}'...: the repository path is longer than 255 characters"]),
+    (dict(env=["A" * 100]), [f"--env: '{'A' * 80}' has no '=': write NAME=VALUE"]),
+    (dict(env=["=" + "v" * 99]), [f"--env: '{('=' + 'v' * 99)[:80]}': the variable name is empty: write NAME=VALUE"]),
+    (dict(secret_env=["N" * 100], environ={}), [
+        f"--secret-env: '{'N' * 80}': no '=' and no environment variable of that name to read the value from "
+        "(write NAME=VALUE, or export NAME first)"]),
+    # Secret data keys: IsConfigMapKey refuses ".", ".." and a leading "..".
+    (dict(secret_env=["..x=1", ".=2"], environ={}), [
+        "--secret-env: '..x': a secret variable's name is also its key in Secret NAME-env: use letters, digits, '-', '_' and '.'",
+        "--secret-env: '.': a secret variable's name is also its key in Secret NAME-env: use letters, digits, '-', '_' and '.'"]),
+    # Every bad item is reported, not only the first.
+    (dict(env=["A", "B"]), ["--env: 'A' has no '=': write NAME=VALUE", "--env: 'B' has no '=': write NAME=VALUE"]),
+    (dict(env=["PORT=1", "K_SERVICE=2"]), [
+        "--env: 'PORT' is set by Knative itself (reserved: PORT, K_SERVICE, K_CONFIGURATION, K_REVISION)",
+        "--env: 'K_SERVICE' is set by Knative itself (reserved: PORT, K_SERVICE, K_CONFIGURATION, K_REVISION)"]),
+    (dict(secret_env=["X", "Y"], environ={}), [
+        "--secret-env: 'X': no '=' and no environment variable of that name to read the value from (write NAME=VALUE, or export NAME first)",
+        "--secret-env: 'Y': no '=' and no environment variable of that name to read the value from (write NAME=VALUE, or export NAME first)"]),
+    (dict(env=["A=1"], secret_env=["A=2"], environ={}), ["--secret-env: 'A' is set twice: also given by --env"]),
+    (dict(secret_env=["A=1", "A=2"], environ={}), ["--secret-env: 'A' is set twice: also given by --secret-env"]),
+    # Without --database a repeated DATABASE_URL is an ordinary repeat.
+    (dict(env=["DATABASE_URL=1", "DATABASE_URL=2"]), ["--env: 'DATABASE_URL' is set twice: also given by --env"]),
+    (dict(port=65536), ["--port: 65536 is not a port: use 1-65535"]),
+    (dict(port=8012), ["--port: 8012 is taken by Knative's queue-proxy in every pod (reserved: 8008, 8012, 8013, 8022, 9090, 9091); "
+                       "listen on another port, e.g. 8080"]),
+    (dict(min_scale=3, max_scale=2), ["--max-scale: 2 is below --min-scale 3"]),
+    (dict(max_scale=0), ["--max-scale: 0: use 1 or more (leave it out for no upper bound)"]),
+], ids=lambda v: str(v)[:40] if isinstance(v, dict) else "")
+def test_each_rule_says_its_own_whole_message(kwargs, messages):
+    assert problems_of(**kwargs) == messages
+
+
+def test_the_secret_of_secret_env_is_opaque():
+    # A Secret's type cannot be changed once it exists (Kubernetes refuses the update):
+    # another type would make every later deploy of the app fail.
+    secret = render.env_secret(full_request())
+    assert (secret["apiVersion"], secret["kind"], secret["type"]) == ("v1", "Secret", "Opaque")

@@ -231,11 +231,14 @@ def test_dns01_token_is_a_secret_beside_the_hetzner_webhook(full):
         "cert-manager",
     )
     assert webhook.inputs["repositoryOpts"]["repo"] == "https://charts.hetzner.cloud"
+    # The chart registers the solver's API under its groupName; the issuers must ask for the same one.
+    assert webhook.inputs["values"]["groupName"] == "acme.hetzner.com"
     assert full.urn("shop-cert-manager") in full.deps("shop-dns01-webhook")
     for issuer in of_kind(full, "ClusterIssuer"):
         solver = issuer.inputs["spec"]["acme"]["solvers"][0]["dns01"]["webhook"]
         # The issuer reads the token from the secret the stack made.
         assert solver["config"]["tokenSecretKeyRef"] == {"name": secret.inputs["metadata"]["name"], "key": key}
+        assert (solver["groupName"], solver["solverName"]) == ("acme.hetzner.com", "hetzner")
         assert {full.urn("shop-dns01-webhook"), full.urn(secret.name)} <= full.deps(issuer.name)
 
 
