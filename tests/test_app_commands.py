@@ -173,6 +173,29 @@ def test_database_is_a_cloudnativepg_cluster_whose_app_secret_uri_is_database_ur
     assert env == [{"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "shop-db-app", "key": "uri"}}}]
 
 
+def test_a_redeploy_puts_back_what_it_owns_in_the_database_and_keeps_what_cloudnativepg_defaulted(cluster):
+    assert deploy(cluster, "shop", "--database").exit_code == 0
+
+    def drift(api):
+        # CloudNativePG's webhook defaults fields (its api/v1 cluster_defaults.go, e.g. imageName,
+        # postgresql.parameters); someone also scaled the database by hand.
+        obj = next(o for (res, ns, name), o in api.objects.items() if res.plural == "clusters" and name == "shop-db")
+        spec = obj.raw["spec"]
+        spec["instances"] = 3
+        spec["imageName"] = "ghcr.io/cloudnative-pg/postgresql:18.1"
+        spec["storage"]["resizeInUseVolumes"] = True
+
+    cluster.edit(drift)
+    cluster.api.clear_log()
+    result = deploy(cluster, "shop", "--database")
+    assert result.exit_code == 0, result.output
+    db = get(cluster, "postgresql.cnpg.io/v1/clusters", "default", "shop-db")
+    assert db["spec"]["instances"] == 1  # what the deploy states
+    assert db["spec"]["imageName"] == "ghcr.io/cloudnative-pg/postgresql:18.1"  # defaults kept
+    assert db["spec"]["storage"] == {"size": "10Gi", "storageClass": "hcloud-postgres", "resizeInUseVolumes": True}
+    assert [(e.verb, e.plural) for e in writes(cluster)] == [("update", "clusters")]
+
+
 def test_a_database_on_a_cluster_without_cloudnativepg_is_refused_naming_platform_postgres(cluster):
     cluster.edit(lambda api: api.resources.__delitem__("postgresql.cnpg.io/v1/clusters"))
     before = objects(cluster)
