@@ -71,3 +71,20 @@ def load(stack_keys: Iterable[str] = (), base_dir: str | Path = ".") -> tuple[sp
         problems = [Problem(f"{NAMESPACE}:{p.path}" if p.path else NAMESPACE, p.message) for p in err.problems]
         raise SpecError(problems, source) from None
     return spec, stack_settings
+
+
+def load_cluster(
+    stack: str, stack_keys: Iterable[str], base_dir: str | Path = "."
+) -> tuple[spec_mod.PlatformSpec, dict[str, Any], spec_mod.ClusterSpec]:
+    """`load` for a stack of one workload cluster: every key of `stack_keys`
+    is required, and `clusterctl:cluster` must name a cluster of the spec."""
+    stack_keys = list(stack_keys)
+    spec, settings = load(stack_keys=stack_keys, base_dir=base_dir)
+    missing = [k for k in stack_keys if not settings.get(k)]
+    if missing:
+        raise SpecError([Problem(f"{NAMESPACE}:{k}", f"required for the {stack} stack but not set") for k in missing])
+    try:
+        cluster = spec.cluster(str(settings["cluster"]))
+    except SpecError as err:
+        raise SpecError([Problem(f"{NAMESPACE}:cluster", p.message) for p in err.problems], "Pulumi config") from None
+    return spec, settings, cluster

@@ -255,11 +255,13 @@ def test_unknown_cluster_is_refused_by_name():
     assert "clusterctl:cluster" in text and "'nope'" in text and "shop" in text
 
 
-def test_missing_stack_reference_is_refused():
+@pytest.mark.parametrize("key", ["clusterctl:cluster", "clusterctl:managementStack", "clusterctl:capiStack"])
+def test_missing_stack_setting_is_refused_naming_it(key):
     cfg = config()
-    del cfg["clusterctl:capiStack"]
-    with pytest.raises(SpecError, match="clusterctl:capiStack"):
+    del cfg[key]
+    with pytest.raises(SpecError) as err:
         run(cfg)
+    assert str(err.value) == f"{key}: required for the cluster stack but not set"
 
 
 def test_values_reach_pulumi_as_yaml(shop):

@@ -47,15 +47,7 @@ def require_installed(installed: Any, capi_stack: str) -> Any:
 
 
 def main(base_dir: str | Path = ".") -> None:
-    spec, settings = stack_config.load(stack_keys=STACK_KEYS, base_dir=base_dir)
-    missing = [k for k in STACK_KEYS if not settings.get(k)]
-    if missing:
-        raise SpecError([Problem(f"clusterctl:{k}", "required for the cluster stack but not set") for k in missing])
-    cluster_name = str(settings["cluster"])
-    try:
-        spec.cluster(cluster_name)
-    except SpecError as err:
-        raise SpecError([Problem("clusterctl:cluster", p.message) for p in err.problems], "Pulumi config") from None
+    spec, settings, cluster = stack_config.load_cluster("cluster", STACK_KEYS, base_dir)
     token = hcloud_token()
 
     org = pulumi.get_organization()
@@ -75,10 +67,10 @@ def main(base_dir: str | Path = ".") -> None:
     )
 
     workload = WorkloadCluster(
-        cluster_name,
+        cluster.name,
         WorkloadClusterArgs(
             spec=spec,
-            cluster_name=cluster_name,
+            cluster_name=cluster.name,
             provider=provider,
             hcloud_token=token,
             depends_on=[capi],

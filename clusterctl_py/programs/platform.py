@@ -14,7 +14,6 @@ import pulumi
 
 from clusterctl_py import stack_config
 from clusterctl_py.components.platform import Platform, PlatformArgs
-from clusterctl_py.errors import Problem, SpecError
 from clusterctl_py.programs import qualified_stack
 from clusterctl_py.programs.cluster import hcloud_token
 from clusterctl_py.render.platform import settings_of
@@ -23,15 +22,7 @@ STACK_KEYS = ["cluster", "clusterStack"]
 
 
 def main(base_dir: str | Path = ".") -> None:
-    spec, settings = stack_config.load(stack_keys=STACK_KEYS, base_dir=base_dir)
-    missing = [k for k in STACK_KEYS if not settings.get(k)]
-    if missing:
-        raise SpecError([Problem(f"clusterctl:{k}", "required for the platform stack but not set") for k in missing])
-    cluster_name = str(settings["cluster"])
-    try:
-        cluster = spec.cluster(cluster_name)
-    except SpecError as err:
-        raise SpecError([Problem("clusterctl:cluster", p.message) for p in err.problems], "Pulumi config") from None
+    spec, settings, cluster = stack_config.load_cluster("platform", STACK_KEYS, base_dir)
     platform = settings_of(spec, cluster)  # SpecError naming clusters[i].platform
     # Only DNS-01 needs the token (Hetzner DNS zones are in the Cloud API);
     # the spec allows dns01 only with TLS on.
@@ -39,10 +30,10 @@ def main(base_dir: str | Path = ".") -> None:
 
     cluster_stack = pulumi.StackReference(qualified_stack(str(settings["clusterStack"]), "cluster", pulumi.get_organization()))
     component = Platform(
-        cluster_name,
+        cluster.name,
         PlatformArgs(
             spec=spec,
-            cluster_name=cluster_name,
+            cluster_name=cluster.name,
             kubeconfig=pulumi.Output.secret(cluster_stack.require_output("kubeconfig")),
             dns_token=token,
         ),
