@@ -22,12 +22,11 @@ from typing import Mapping
 from clusterctl_py.clients.errors import NotFound
 from clusterctl_py.clients.kube import Cluster, KubernetesApi
 from clusterctl_py.errors import ClusterctlError
+from clusterctl_py.render.cluster_autoscaler import KUBECONFIG_KEY, kubeconfig_secret_name
 
-SECRET_KEY = "value"
-
-
-def secret_name(cluster: str) -> str:
-    return f"{cluster}-kubeconfig"
+# The same Secret the cluster-autoscaler mounts: one place names it.
+SECRET_KEY = KUBECONFIG_KEY
+secret_name = kubeconfig_secret_name
 
 
 def config_dir(environ: Mapping[str, str]) -> Path:

@@ -33,8 +33,13 @@ def name(cluster: ClusterSpec) -> str:
     return f"{cluster.name}-cluster-autoscaler"
 
 
+def kubeconfig_secret_name(cluster: str) -> str:
+    """Where CAPI keeps a workload cluster's admin kubeconfig (kubernetes-sigs/cluster-api util/secret/secret.go Name)."""
+    return f"{cluster}-kubeconfig"
+
+
 def kubeconfig_secret(cluster: ClusterSpec) -> str:
-    return f"{cluster.name}-kubeconfig"
+    return kubeconfig_secret_name(cluster.name)
 
 
 def discovery(cluster: ClusterSpec) -> str:
