@@ -103,3 +103,18 @@ def test_cluster_and_kubeconfig_together_is_bad_input(clusters, tmp_path):
     assert result.exit_code == 2
     assert result.stderr == "error: --cluster: give --kubeconfig or --cluster, not both\n"
     assert management.api.log == [] and workload.api.log == []
+
+
+@pytest.mark.parametrize("how, message", [
+    ({"args": ["--kubeconfig", "/nonexistent/workload.yaml"]}, "error: --kubeconfig: /nonexistent/workload.yaml: no such file\n"),
+    ({"env": {"KUBECONFIG": "/nonexistent/a:/nonexistent/b"}},
+     "error: KUBECONFIG: none of the files it lists exists: /nonexistent/a:/nonexistent/b\n"),
+    ({"env": {"KUBECONFIG": ""}},
+     "error: --kubeconfig: not given, no --cluster, KUBECONFIG is not set and there is no ~/.kube/config: "
+     "pass --cluster NAME (with -f platform.yaml) or --kubeconfig FILE\n"),
+])
+def test_a_workload_kubeconfig_that_is_not_there_is_one_line_and_exit_2(tmp_path, monkeypatch, how, message):
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config
+    result = CliRunner().invoke(app, ["app", "list", *how.get("args", [])], env=how.get("env", {"KUBECONFIG": ""}))
+    assert result.exit_code == 2
+    assert result.stderr == message

@@ -53,13 +53,11 @@ def _client(kubeconfig: Path | None, cluster: str | None, file: Path, org: str |
     """The workload cluster's API client, found as the module docstring says; notes about retries go to stderr."""
     from clusterctl_py.clients import kube
 
+    from clusterctl_py.ops.access import given_kubeconfig
+
     retry = {"on_retry": lambda message: _note(f"note: {message}")}
-    if kubeconfig is not None:
-        if cluster:
-            raise SpecError([Problem("--cluster", "give --kubeconfig or --cluster, not both")])
-        if not kubeconfig.is_file():
-            raise SpecError([Problem("--kubeconfig", f"{kubeconfig}: no such file")])
-        return kube.object_client(kube.Kubeconfig(f"--kubeconfig {kubeconfig}", path=str(kubeconfig)), **retry)
+    if kubeconfig is not None and cluster:
+        raise SpecError([Problem("--cluster", "give --kubeconfig or --cluster, not both")])
     if cluster:
         from clusterctl_py.ops import engine as engine_mod
         from clusterctl_py.ops import kubeconfig as kubeconfig_ops
@@ -73,11 +71,9 @@ def _client(kubeconfig: Path | None, cluster: str | None, file: Path, org: str |
             text = kubeconfig_ops.read(api, found)
         origin = f"Secret {found.namespace}/{kubeconfig_ops.secret_name(found.name)}"
         return kube.object_client(kube.Kubeconfig(origin, text=text), **retry)
-    listed = os.environ.get("KUBECONFIG", "")
-    if listed:
-        if not any(Path(p).is_file() for p in listed.split(os.pathsep) if p):
-            raise SpecError([Problem("KUBECONFIG", f"none of the files it lists exists: {listed}")])
-        return kube.object_client(kube.Kubeconfig("KUBECONFIG", path=listed), **retry)
+    given = given_kubeconfig(kubeconfig, os.environ)
+    if given is not None:
+        return kube.object_client(given, **retry)
     default = Path.home() / ".kube" / "config"
     if not default.is_file():
         raise SpecError([Problem("--kubeconfig", "not given, no --cluster, KUBECONFIG is not set and there is no ~/.kube/config: "

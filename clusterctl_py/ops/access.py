@@ -37,6 +37,17 @@ def management_kubeconfig(
 
     `resolved`: `org` is the organisation the engine already resolved (`up` has), not to be asked again.
     """
+    given = given_kubeconfig(flag, environ)
+    if given is not None:
+        return given
+    return _from_stack(platform_file, org, engine, resolved)
+
+
+def given_kubeconfig(flag: Path | None, environ: Mapping[str, str]) -> Kubeconfig | None:
+    """`--kubeconfig FILE`, else `KUBECONFIG`, as kubectl reads them; None when neither is given.
+
+    SpecError (exit 2) for a file that is not there, before any request.
+    """
     if flag is not None:
         if not flag.is_file():
             raise SpecError([Problem("--kubeconfig", f"{flag}: no such file")])
@@ -47,7 +58,7 @@ def management_kubeconfig(
         if not any(Path(p).is_file() for p in paths):
             raise SpecError([Problem("KUBECONFIG", f"none of the files it lists exists: {listed}")])
         return Kubeconfig("KUBECONFIG", path=listed)
-    return _from_stack(platform_file, org, engine, resolved)
+    return None
 
 
 def _from_stack(platform_file: Path, org: str | None, engine: Callable[[], StackEngine], resolved: bool = False) -> Kubeconfig:
