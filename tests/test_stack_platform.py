@@ -142,6 +142,8 @@ def test_the_workload_kubeconfig_stays_secret_and_the_provider_identity_is_stabl
     assert provider.inputs["clusterIdentifier"] == "shop"
     assert pm.plain(provider.inputs["kubeconfig"]) == KUBECONFIG
     assert "kubeconfig" in shop.monitor.named(provider.name).secret_inputs
+    # Retained CRDs exist after a destroy and a new up: the provider adopts them.
+    assert provider.inputs["upsertExistingObjects"] == "true"
 
 
 def test_outputs_name_the_ingress_and_the_issuer(shop):

@@ -93,3 +93,23 @@ def cert_manager(
         opts=child(depends_on=[ns], transforms=TRANSFORMS),
     )
     return ns, chart
+
+
+def bundle_provider(name: str, kubeconfig: pulumi.Input[str], cluster_identifier: str, parent: pulumi.Resource) -> k8s.Provider:
+    """The Kubernetes provider a stack installs upstream bundles with.
+
+    Secret kubeconfig; a stable `cluster_identifier`, so a rotated
+    kubeconfig does not replace every resource; and objects that exist are
+    adopted: since pulumi-kubernetes 4.29 creating one fails (its CHANGELOG,
+    #2926), and retained CRDs do exist after a `destroy` and a new `up`, or
+    when a CRD moves to another bundle (new URN, the old one only forgotten).
+    Adopting them is what clusterctl init and upgrade do
+    (cmd/clusterctl/client/cluster/components.go createObj).
+    """
+    return k8s.Provider(
+        name,
+        kubeconfig=pulumi.Output.secret(kubeconfig),
+        cluster_identifier=cluster_identifier,
+        upsert_existing_objects=True,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

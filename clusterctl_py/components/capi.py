@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from clusterctl_py.components.bundles import TRANSFORMS, cert_manager
+from clusterctl_py.components.bundles import TRANSFORMS, bundle_provider, cert_manager
 from clusterctl_py.fetch import fetch_text
 from clusterctl_py.render import capi_components as cc
 from clusterctl_py.render.yaml import dump_all
@@ -48,18 +48,7 @@ class ClusterApi(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("clusterctl-py:index:ClusterApi", name, None, opts)
-        self.provider = k8s.Provider(
-            f"{name}-management",
-            kubeconfig=pulumi.Output.secret(args.kubeconfig),
-            cluster_identifier=args.cluster_identifier,
-            # Since pulumi-kubernetes 4.29 creating an object that exists fails
-            # (its CHANGELOG, #2926). Retained CRDs do exist: after a `destroy`
-            # and a new `up`, or when a CRD moves to another bundle (new URN,
-            # the old one only forgotten). Adopting them is what clusterctl
-            # init and upgrade do (cmd/clusterctl/client/cluster/components.go createObj).
-            upsert_existing_objects=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self.provider = bundle_provider(f"{name}-management", args.kubeconfig, args.cluster_identifier, self)
 
         def child(**kw) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, provider=self.provider, **kw)

@@ -23,7 +23,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from clusterctl_py.components.bundles import TRANSFORMS, cert_manager, retain_crds
+from clusterctl_py.components.bundles import TRANSFORMS, bundle_provider, cert_manager, retain_crds
 from clusterctl_py.components.workload import WAIT_FOR
 from clusterctl_py.render import platform as rp
 from clusterctl_py.spec import PlatformSpec
@@ -93,15 +93,7 @@ class Platform(pulumi.ComponentResource):
         spec = args.spec
         cluster = spec.cluster(args.cluster_name)
         settings = rp.settings_of(spec, cluster)
-        self.provider = k8s.Provider(
-            f"{name}-workload",
-            kubeconfig=pulumi.Output.secret(args.kubeconfig),
-            # Stable identity: a rotated kubeconfig must not replace every resource.
-            cluster_identifier=cluster.name,
-            # Retained CRDs exist after a destroy and a new up (see ClusterApi).
-            upsert_existing_objects=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self.provider = bundle_provider(f"{name}-workload", args.kubeconfig, cluster.name, self)
 
         def child(**kw: Any) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, provider=self.provider, **kw)
