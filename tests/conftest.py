@@ -120,3 +120,13 @@ def fake_hcloud():
     fake = FakeHcloud().start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def hcloud_project(fake_hcloud, monkeypatch):
+    """The local Hetzner API reached as a user reaches Hetzner: HCLOUD_ENDPOINT and a valid HCLOUD_TOKEN."""
+    from tests.support.fake_hcloud import TOKEN
+
+    monkeypatch.setenv("HCLOUD_ENDPOINT", fake_hcloud.endpoint)
+    monkeypatch.setenv("HCLOUD_TOKEN", TOKEN)
+    return fake_hcloud

@@ -30,11 +30,9 @@ def fast_api(token, endpoint=None):
 
 
 @pytest.fixture
-def project(fake_hcloud, monkeypatch):
-    monkeypatch.setenv("HCLOUD_ENDPOINT", fake_hcloud.endpoint)
-    monkeypatch.setenv("HCLOUD_TOKEN", TOKEN)
+def project(hcloud_project, monkeypatch):
     monkeypatch.setattr(hetzner, "default_api", fast_api)
-    return fake_hcloud
+    return hcloud_project
 
 
 def add_prod(fake, workers: int = 2) -> dict[str, list[int]]:

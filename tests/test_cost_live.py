@@ -11,14 +11,11 @@ from clusterctl_py.cli import app
 from clusterctl_py.cost import monthly_estimate
 from clusterctl_py.providers import PriceList
 from tests.conftest import EXAMPLE, platform_data
-from tests.support.fake_hcloud import TOKEN
 
 
 @pytest.fixture
-def project(fake_hcloud, monkeypatch):
-    monkeypatch.setenv("HCLOUD_ENDPOINT", fake_hcloud.endpoint)
-    monkeypatch.setenv("HCLOUD_TOKEN", TOKEN)
-    return fake_hcloud
+def project(hcloud_project):
+    return hcloud_project
 
 
 def cost(*args):

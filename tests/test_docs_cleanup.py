@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from clusterctl_py.cli import app
 from clusterctl_py.clients import hetzner
-from tests.support.fake_hcloud import READ_ONLY_TOKEN, TOKEN
+from tests.support.fake_hcloud import READ_ONLY_TOKEN
 from tests.test_cleanup import add_prod, fast_api
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,13 +30,11 @@ def after(command: str) -> str:
 
 
 @pytest.fixture
-def project(fake_hcloud, monkeypatch):
-    monkeypatch.setenv("HCLOUD_ENDPOINT", fake_hcloud.endpoint)
-    monkeypatch.setenv("HCLOUD_TOKEN", TOKEN)
+def project(hcloud_project, monkeypatch):
     monkeypatch.setattr(hetzner, "default_api", fast_api)
-    add_prod(fake_hcloud)
-    fake_hcloud.reset_log()
-    return fake_hcloud
+    add_prod(hcloud_project)
+    hcloud_project.reset_log()
+    return hcloud_project
 
 
 def invoke(command: str):

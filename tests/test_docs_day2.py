@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from clusterctl_py.cli import app
-from tests.support.fake_hcloud import TOKEN
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = (REPO / "docs" / "day2.md").read_text()
@@ -27,12 +26,10 @@ def output_after(command: str) -> str:
 
 
 @pytest.fixture
-def project(fake_hcloud, monkeypatch):
-    fake_hcloud.add_ssh_key("ops")
-    monkeypatch.setenv("HCLOUD_ENDPOINT", fake_hcloud.endpoint)
-    monkeypatch.setenv("HCLOUD_TOKEN", TOKEN)
+def project(hcloud_project, monkeypatch):
+    hcloud_project.add_ssh_key("ops")
     monkeypatch.chdir(REPO)  # the guide's paths are relative to the checkout
-    return fake_hcloud
+    return hcloud_project
 
 
 def invoke(command: str):

@@ -16,7 +16,6 @@ from clusterctl_py.cli import app
 from clusterctl_py.cost import monthly_estimate
 from clusterctl_py.providers import LoadBalancerUse
 from tests.conftest import platform_data
-from tests.support.fake_hcloud import TOKEN
 
 
 def bare() -> dict:
@@ -43,11 +42,9 @@ def write(tmp_path):
 
 
 @pytest.fixture
-def project(fake_hcloud, monkeypatch):
-    fake_hcloud.add_ssh_key("ops")
-    monkeypatch.setenv("HCLOUD_ENDPOINT", fake_hcloud.endpoint)
-    monkeypatch.setenv("HCLOUD_TOKEN", TOKEN)
-    return fake_hcloud
+def project(hcloud_project):
+    hcloud_project.add_ssh_key("ops")
+    return hcloud_project
 
 
 def invoke(*args):

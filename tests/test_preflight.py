@@ -19,12 +19,10 @@ from tests.support.fake_hcloud import READ_ONLY_TOKEN, TOKEN
 
 
 @pytest.fixture
-def project(fake_hcloud, monkeypatch):
+def project(hcloud_project):
     """A Hetzner project with the example's SSH key, reached through HCLOUD_ENDPOINT."""
-    fake_hcloud.add_ssh_key("ops")
-    monkeypatch.setenv("HCLOUD_ENDPOINT", fake_hcloud.endpoint)
-    monkeypatch.setenv("HCLOUD_TOKEN", TOKEN)
-    return fake_hcloud
+    hcloud_project.add_ssh_key("ops")
+    return hcloud_project
 
 
 @pytest.fixture
