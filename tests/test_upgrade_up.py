@@ -16,6 +16,7 @@ from tests.support import capi_objects as fx
 from tests.support.capi_sim import CapiSim
 from tests.support.fake_engine import use_fake_engine
 from tests.support.kube_api import serve, without_retry_sleep
+from tests.test_upgrade_cli import FOLLOWED  # what `upgrade apply` prints while it follows the same rollout
 
 TOKEN = "Ab3" * 21 + "x"
 OLD, NEW = "v1.34.11", "v1.35.9"
@@ -84,14 +85,7 @@ def test_up_after_a_version_change_waits_until_every_machine_runs_it(env):
     ]
     assert progress(result.stderr) == [
         "prod: Kubernetes v1.35.9 rolls out now: following it, control plane first, then each pool",
-        "prod: phase 1/2 control plane: 0/3 machines on v1.35.9",
-        "prod: phase 1/2 control plane: 1/3 machines on v1.35.9",
-        "prod: phase 1/2 control plane: 2/3 machines on v1.35.9",
-        "prod: phase 1/2 control plane: 3/3 machines on v1.35.9",
-        "prod: phase 2/2 pool prod-general: 0/2 machines on v1.35.9",
-        "prod: phase 2/2 pool prod-general: 1/2 machines on v1.35.9",
-        "prod: phase 2/2 pool prod-general: 2/2 machines on v1.35.9",
-        "prod: v1.35.9 on every machine",
+        *FOLLOWED,
     ]
     # `up` returned when the rollout was over, not when the objects were patched.
     assert env.kubelets() == [NEW] * 5
